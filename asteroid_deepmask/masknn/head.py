@@ -1,0 +1,199 @@
+"""The output head shared by every masker of this package.
+
+One module covers the paper's three mask estimation modules:
+
+- the baseline: P = C shallow output layers, each followed by f;
+- overseparation-grouping (Sec. 2.2, Eq. 1-2): P > C shallow output layers,
+  each followed by f, summed in C fixed groups;
+- deep mask estimation (Sec. 2.1, Eq. 3): C per-source MLPs whose last layer
+  is followed by f.
+"""
+from typing import Optional
+
+import torch
+from torch import nn
+from asteroid.masknn import activations
+from asteroid.utils.generic_utils import has_arg
+
+
+def chunk(x: torch.Tensor, chunk_size: int, hop_size: int) -> torch.Tensor:
+    """Split ``(batch, chan, frames)`` into overlapping chunks ``(batch, chan, chunk_size, n_chunks)``.
+
+    Pads by ``chunk_size`` on both sides, exactly as Asteroid's ``DPRNN`` does.
+    """
+    batch, chan, _ = x.shape
+    chunks = torch.nn.functional.unfold(
+        x.unsqueeze(-1),
+        kernel_size=(chunk_size, 1),
+        padding=(chunk_size, 0),
+        stride=(hop_size, 1),
+    )
+    return chunks.reshape(batch, chan, chunk_size, -1)
+
+
+def overlap_add(x: torch.Tensor, n_frames: int, chunk_size: int, hop_size: int) -> torch.Tensor:
+    """Inverse of :func:`chunk`: ``(batch, chan, chunk_size, n_chunks)`` -> ``(batch, chan, n_frames)``.
+
+    Overlapping chunks are summed without normalisation, as in Asteroid's ``DPRNN``
+    (``asteroid.dsp.DualPathProcessing.fold`` divides by the overlap, so it is not used).
+    """
+    batch, chan, _, n_chunks = x.shape
+    frames = torch.nn.functional.fold(
+        x.reshape(batch, chan * chunk_size, n_chunks),
+        (n_frames, 1),
+        kernel_size=(chunk_size, 1),
+        padding=(chunk_size, 0),
+        stride=(hop_size, 1),
+    )
+    return frames.reshape(batch, chan, n_frames)
+
+
+def make_activation(name: str) -> nn.Module:
+    """Instantiate an Asteroid activation by name (``"relu"``, ``"linear"``, ``"tanh"``, ...)."""
+    try:
+        act_class = activations.get(name)
+    except ValueError:
+        raise ValueError(
+            f"Unknown activation {name!r}: expected a name from asteroid.masknn.activations, "
+            "e.g. 'relu', 'linear', 'sigmoid', 'tanh', 'softmax', 'prelu'."
+        ) from None
+    if act_class is None:
+        raise ValueError("Activation must be a name such as 'relu' or 'linear', got None.")
+    # Softmax-like activations normalise over the channel (bin) axis, as in Asteroid's DPRNN.
+    return act_class(dim=1) if has_arg(act_class, "dim") else act_class()
+
+
+class BranchMLP(nn.Module):
+    """Independent MLPs, one per branch, computed together as grouped 1x1 convolutions.
+
+    Input and output are branch-major: ``(batch, n_branches * in_chan, frames)`` ->
+    ``(batch, n_branches * out_chan, frames)``. Grouped convolutions keep the branches'
+    weights separate (no sharing between sources) while running as one kernel per
+    layer instead of a Python loop over branches.
+
+    Args:
+        n_branches (int): Number of independent MLPs.
+        in_chan (int): Input features per branch.
+        hidden (int): Hidden units of each hidden layer.
+        out_chan (int): Output features per branch.
+        n_layers (int): Number of linear layers (>= 1). ``n_layers == 1`` is one linear layer per branch.
+        hidden_act (str): Activation between layers (not after the last one).
+    """
+
+    def __init__(
+        self, n_branches: int, in_chan: int, hidden: int, out_chan: int, n_layers: int, hidden_act: str
+    ):
+        super().__init__()
+        widths = [in_chan] + [hidden] * (n_layers - 1) + [out_chan]
+        layers = []
+        for i, (w_in, w_out) in enumerate(zip(widths[:-1], widths[1:])):
+            if i > 0:
+                layers.append(make_activation(hidden_act))
+            layers.append(nn.Conv1d(n_branches * w_in, n_branches * w_out, 1, groups=n_branches))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x)
+
+
+class MaskHead(nn.Module):
+    r"""Mask estimation head of a dual-path masker: P output branches, f, and fixed grouping.
+
+    Given the separator's chunked features :math:`\mathbf{H}`, each of the P branches computes
+    an affine map of :math:`\mathbf{H}` (a slice of one 1x1 ``Conv2d`` in the chunk domain, then
+    overlap-add), optionally Asteroid's Tanh x Sigmoid gate, then a frame-wise mask network:
+
+    - shallow (``mlp_hidden=None``): one bias-free 1x1 conv shared by all branches
+      (Asteroid's ``mask_net``). Composed with the branch's own ``Conv2d`` slice it is still a
+      distinct affine map per branch, the :math:`\mathbf{W}_p \mathbf{H} + \mathbf{b}_p` of Eq. (1);
+    - deep (``mlp_hidden=int``): an MLP of ``mlp_layers`` layers per branch, with ``mlp_act``
+      between layers (Eq. 3).
+
+    Then f (``mask_act``) on every branch, and the P masks are summed in C contiguous groups:
+    branches ``[k*P/C, (k+1)*P/C)`` form source k (Eq. 2, the paper's deterministic grouping).
+
+    With ``gated=True``, ``mlp_hidden=None`` and ``n_outputs == n_src`` this is exactly the head
+    of Asteroid's ``DPRNN`` (same parameter names, same computation).
+
+    Args:
+        bn_chan (int): Feature channels of the separator.
+        out_chan (int): Mask bins (the encoder's number of filters).
+        n_src (int): Number of sources C.
+        chunk_size (int): Chunk size used by the separator.
+        hop_size (int): Hop size used by the separator.
+        n_outputs (int, optional): Number of branches P, a multiple of ``n_src``. Defaults to ``n_src``.
+        mask_act (str): f, any Asteroid activation name (``"linear"`` for none).
+        gated (bool): Use Asteroid's Tanh x Sigmoid output gate (not in the paper's head).
+        mlp_hidden (int, optional): Hidden units of each branch's MLP; ``None`` for the shallow head.
+        mlp_layers (int): Linear layers in each branch's MLP (>= 1), when ``mlp_hidden`` is set.
+        mlp_act (str): Activation between MLP layers.
+
+    References
+        Kai Li, Xiaolin Hu, Yi Luo. "On the Use of Deep Mask Estimation Module for Neural
+        Source Separation Systems", Interspeech 2022. https://arxiv.org/abs/2206.07347
+    """
+
+    def __init__(
+        self,
+        bn_chan: int,
+        out_chan: int,
+        n_src: int,
+        chunk_size: int,
+        hop_size: int,
+        n_outputs: Optional[int] = None,
+        mask_act: str = "relu",
+        gated: bool = False,
+        mlp_hidden: Optional[int] = None,
+        mlp_layers: int = 3,
+        mlp_act: str = "tanh",
+    ):
+        super().__init__()
+        n_outputs = n_src if n_outputs is None else n_outputs
+        if n_src < 1:
+            raise ValueError(f"n_src must be >= 1, got {n_src}.")
+        if n_outputs < n_src or n_outputs % n_src != 0:
+            raise ValueError(
+                f"n_outputs must be a positive multiple of n_src={n_src} (each source sums "
+                f"n_outputs/n_src masks), got n_outputs={n_outputs}."
+            )
+        if mlp_hidden is not None and (mlp_layers < 1 or mlp_hidden < 1):
+            raise ValueError(
+                f"A mask MLP needs mlp_layers >= 1 and mlp_hidden >= 1, got "
+                f"mlp_layers={mlp_layers}, mlp_hidden={mlp_hidden}."
+            )
+        self.bn_chan, self.out_chan = bn_chan, out_chan
+        self.n_src, self.n_outputs = n_src, n_outputs
+        self.chunk_size, self.hop_size = chunk_size, hop_size
+        self.gated = gated
+
+        self.first_out = nn.Sequential(nn.PReLU(), nn.Conv2d(bn_chan, n_outputs * bn_chan, 1))
+        if gated:
+            self.net_out = nn.Sequential(nn.Conv1d(bn_chan, bn_chan, 1), nn.Tanh())
+            self.net_gate = nn.Sequential(nn.Conv1d(bn_chan, bn_chan, 1), nn.Sigmoid())
+        if mlp_hidden is None:
+            self.mask_net = nn.Conv1d(bn_chan, out_chan, 1, bias=False)
+        else:
+            self.mask_net = BranchMLP(n_outputs, bn_chan, mlp_hidden, out_chan, mlp_layers, mlp_act)
+        self.output_act = make_activation(mask_act)
+
+    def forward(self, chunks: torch.Tensor, n_frames: int) -> torch.Tensor:
+        """Chunked features ``(batch, bn_chan, chunk_size, n_chunks)`` -> masks ``(batch, n_src, out_chan, n_frames)``."""
+        batch, _, chunk_size, n_chunks = chunks.shape
+        n_out = self.n_outputs
+        x = self.first_out(chunks).reshape(batch * n_out, self.bn_chan, chunk_size, n_chunks)
+        x = overlap_add(x, n_frames, self.chunk_size, self.hop_size)  # (batch * P, bn_chan, frames)
+        if self.gated:
+            x = self.net_out(x) * self.net_gate(x)
+        if isinstance(self.mask_net, BranchMLP):
+            score = self.mask_net(x.reshape(batch, n_out * self.bn_chan, n_frames))
+            score = score.reshape(batch * n_out, self.out_chan, n_frames)
+        else:
+            score = self.mask_net(x)
+        masks = self.output_act(score).reshape(batch, n_out, self.out_chan, n_frames)
+        return group_masks(masks, self.n_src)
+
+
+def group_masks(masks: torch.Tensor, n_src: int) -> torch.Tensor:
+    """Sum ``(batch, P, ...)`` masks in ``n_src`` contiguous groups of ``P // n_src``: ``(batch, n_src, ...)``."""
+    batch, n_out = masks.shape[:2]
+    return masks.reshape(batch, n_src, n_out // n_src, *masks.shape[2:]).sum(dim=2)

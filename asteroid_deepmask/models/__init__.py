@@ -1,0 +1,30 @@
+"""The package's separation models, registered with ``asteroid.models`` on import."""
+import asteroid.models
+
+from .base import DeepMaskBaseModel, load_model_conf
+from .deepmask_dprnn_tasnet import DeepMaskDPRNNTasNet
+from .overseparation_dprnn_tasnet import OverseparationDPRNNTasNet
+
+MODELS = (OverseparationDPRNNTasNet, DeepMaskDPRNNTasNet)
+
+
+def _register(model_class: type) -> None:
+    """``asteroid.models.register_model``, made idempotent for re-imports and reloads.
+
+    Asteroid refuses a name twice; a class of the same module and name (this one, reloaded)
+    replaces the old one, any other owner of the name is an error.
+    """
+    name = model_class.__name__
+    registered = getattr(asteroid.models, name, None)
+    if registered is None:
+        asteroid.models.register_model(model_class)
+    elif (registered.__module__, registered.__qualname__) == (model_class.__module__, model_class.__qualname__):
+        setattr(asteroid.models, name, model_class)
+    else:
+        raise ValueError(f"asteroid.models already has a {name} from {registered.__module__}.")
+
+
+for _model_class in MODELS:
+    _register(_model_class)
+
+__all__ = ["DeepMaskBaseModel", "DeepMaskDPRNNTasNet", "OverseparationDPRNNTasNet", "MODELS", "load_model_conf"]

@@ -1,0 +1,114 @@
+"""What both TasNets share: encoder/decoder construction, safe serialisation and loading."""
+import inspect
+import os
+import pickle
+from typing import Optional, Union
+
+import torch
+from asteroid.models.base_models import BaseEncoderMaskerDecoder
+from asteroid.utils.hub_utils import cached_download
+from asteroid_filterbanks import make_enc_dec
+
+from ..masknn.dprnn import DPRNNTrunk
+
+_TRUNK_ARGS = set(inspect.signature(DPRNNTrunk.__init__).parameters) - {"self", "in_chan"}
+REQUIRED_KEYS = ("model_name", "state_dict", "model_args")
+
+
+def _looks_local(name: str) -> bool:
+    if name.startswith(("http://", "https://")):
+        return False
+    return name.startswith(("/", ".", "~")) or name.endswith((".pth", ".pt", ".bin", ".ckpt"))
+
+
+def load_model_conf(path_or_id: Union[str, os.PathLike]) -> dict:
+    """Load a file written by ``serialize()`` without unpickling arbitrary objects.
+
+    ``path_or_id`` is a local file, an http(s) URL or a Hugging Face repo id (``id@revision``),
+    as accepted by Asteroid's ``cached_download``. Loading always uses
+    ``torch.load(weights_only=True)``: a model file from the internet never runs code.
+
+    Raises:
+        FileNotFoundError: a local-looking path that does not exist (instead of asking the Hub).
+        ValueError: the file is not a model file of the expected form.
+    """
+    name = os.fspath(path_or_id)
+    if os.path.isfile(name):
+        local = name
+    elif _looks_local(name):
+        # cached_download would send a mistyped local path to the Hugging Face Hub as a repo id.
+        raise FileNotFoundError(f"No model file at {name!r}: expected a file written by model.serialize().")
+    else:
+        local = cached_download(name)
+    try:
+        conf = torch.load(local, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise ValueError(
+            f"{name!r} holds objects other than tensors and plain Python types, so it is refused "
+            f"(it is loaded with torch.load(weights_only=True) and never unpickled): {err}"
+        ) from None
+    except (RuntimeError, EOFError, OSError) as err:
+        raise ValueError(f"{name!r} is not a readable PyTorch model file (corrupt or truncated?): {err}") from None
+    missing = [key for key in REQUIRED_KEYS if not isinstance(conf, dict) or key not in conf]
+    if missing:
+        found = sorted(conf) if isinstance(conf, dict) else type(conf).__name__
+        raise ValueError(
+            f"{name!r} is not a serialized Asteroid model: expected keys {list(REQUIRED_KEYS)}, "
+            f"missing {missing}, found {found}."
+        )
+    return conf
+
+
+class DeepMaskBaseModel(BaseEncoderMaskerDecoder):
+    """Encoder, a DPRNN masker of this package, decoder.
+
+    Keyword arguments named like :class:`~asteroid_deepmask.masknn.DPRNNTrunk`'s go to the
+    masker; the others go to ``asteroid_filterbanks.make_enc_dec``, as in Asteroid's
+    ``DPRNNTasNet``.
+    """
+
+    def __init__(
+        self,
+        masker_class: type,
+        n_src: int,
+        masker_kwargs: dict,
+        in_chan: Optional[int] = None,
+        fb_name: str = "free",
+        kernel_size: int = 16,
+        n_filters: int = 64,
+        stride: int = 8,
+        sample_rate: float = 8000,
+        encoder_activation: Optional[str] = None,
+        **kwargs,
+    ):
+        trunk_kwargs = {key: kwargs.pop(key) for key in list(kwargs) if key in _TRUNK_ARGS}
+        encoder, decoder = make_enc_dec(
+            fb_name, kernel_size=kernel_size, n_filters=n_filters, stride=stride, sample_rate=sample_rate, **kwargs
+        )
+        n_feats = encoder.n_feats_out
+        if in_chan is not None and in_chan != n_feats:
+            raise ValueError(f"in_chan={in_chan} must equal the filterbank's output channels ({n_feats}).")
+        masker = masker_class(n_feats, n_src, **masker_kwargs, **trunk_kwargs)
+        super().__init__(encoder, masker, decoder, encoder_activation=encoder_activation)
+
+    def serialize(self) -> dict:
+        """Like Asteroid's, but with plain ``str`` versions so ``torch.load(weights_only=True)`` reads it back."""
+        from .. import __version__
+
+        conf = super().serialize()
+        versions = {key: str(value) for key, value in conf["infos"]["software_versions"].items()}
+        versions["asteroid_deepmask_version"] = __version__
+        conf["infos"]["software_versions"] = versions
+        return conf
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_conf_or_path, *args, **kwargs):
+        """Load a model from a ``serialize()`` dict, a local file, a URL or a Hugging Face id.
+
+        Files are read with :func:`load_model_conf` (``weights_only=True``); the class is found
+        through ``asteroid.models.get``, as with Asteroid's own models.
+        """
+        conf = pretrained_model_conf_or_path
+        if isinstance(conf, (str, os.PathLike)):
+            conf = load_model_conf(conf)
+        return super().from_pretrained(conf, *args, **kwargs)

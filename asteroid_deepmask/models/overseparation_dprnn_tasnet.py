@@ -1,0 +1,64 @@
+"""DPRNN-TasNet with overseparation-grouping."""
+from typing import Optional
+
+from ..masknn import OverseparationDPRNN
+from .base import DeepMaskBaseModel
+
+
+class OverseparationDPRNNTasNet(DeepMaskBaseModel):
+    """DPRNN-TasNet whose masks are sums of ``n_outputs / n_src`` overseparated masks.
+
+    The paper's overseparation-grouping pipeline (Sec. 2.2, Table 1): P = ``n_outputs``
+    output layers, each followed by f = ``mask_act``, summed in C = ``n_src`` fixed contiguous
+    groups. ``n_outputs == n_src`` is the paper's baseline.
+
+    Args:
+        n_src (int): Number of sources C.
+        n_outputs (int, optional): Number of mask outputs P, a multiple of ``n_src``.
+            Defaults to ``n_src`` (the baseline).
+        mask_act (str): f, any Asteroid activation name; ``"linear"`` for none.
+        gated_head (bool): Asteroid's gated output head instead of the paper's plain one. With
+            ``n_outputs == n_src`` the model is then Asteroid's ``DPRNNTasNet``.
+        out_chan (int, optional): Mask bins. Defaults to ``n_filters``.
+        **kwargs: The other arguments of Asteroid's ``DPRNNTasNet``: DPRNN ones
+            (``bn_chan=64, hid_size=128, chunk_size=100, hop_size=50, n_repeats=6,
+            norm_type="gLN", bidirectional=True, rnn_type="LSTM", num_layers=1, dropout=0,
+            use_mulcat=False``) and filterbank ones (``fb_name="free", kernel_size=16,
+            n_filters=64, stride=8, sample_rate=8000, encoder_activation=None, in_chan``, and
+            extra ``make_enc_dec`` arguments). Defaults are the paper's configuration.
+
+    References
+        Kai Li, Xiaolin Hu, Yi Luo. "On the Use of Deep Mask Estimation Module for Neural
+        Source Separation Systems", Interspeech 2022. https://arxiv.org/abs/2206.07347
+    """
+
+    def __init__(
+        self,
+        n_src: int,
+        n_outputs: Optional[int] = None,
+        mask_act: str = "relu",
+        gated_head: bool = False,
+        out_chan: Optional[int] = None,
+        **kwargs,
+    ):
+        masker_kwargs = dict(n_outputs=n_outputs, mask_act=mask_act, gated_head=gated_head, out_chan=out_chan)
+        super().__init__(OverseparationDPRNN, n_src, masker_kwargs, **kwargs)
+
+    @classmethod
+    def from_dprnn_tasnet(cls, dprnn_tasnet) -> "OverseparationDPRNNTasNet":
+        """The same network as an Asteroid ``DPRNNTasNet`` (gated head, P = C), with its weights.
+
+        Lets an Asteroid DPRNN checkpoint be loaded, evaluated or fine-tuned in this package.
+        """
+        args = dict(dprnn_tasnet.get_model_args())
+        model = cls(**args, n_outputs=args["n_src"], gated_head=True)
+        renamed = {}
+        for key, value in dprnn_tasnet.state_dict().items():
+            part, _, rest = key.partition(".")
+            if part == "masker":
+                module = rest.split(".")[0]
+                rest = ("trunk." if module in ("bottleneck", "net") else "head.") + rest
+                key = f"masker.{rest}"
+            renamed[key] = value
+        model.load_state_dict(renamed)
+        return model
