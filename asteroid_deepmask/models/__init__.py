@@ -27,4 +27,25 @@ def _register(model_class: type) -> None:
 for _model_class in MODELS:
     _register(_model_class)
 
-__all__ = ["DeepMaskBaseModel", "DeepMaskDPRNNTasNet", "OverseparationDPRNNTasNet", "MODELS", "load_model_conf"]
+# Short names used by the CLI and the recipes' --model option.
+MODEL_ALIASES = {
+    "baseline": OverseparationDPRNNTasNet,  # P = C: the paper's baseline
+    "overseparation": OverseparationDPRNNTasNet,
+    "deepmask": DeepMaskDPRNNTasNet,
+}
+
+
+def make_model(name: str, n_src: int = 2, **kwargs) -> asteroid.models.BaseModel:
+    """Build a model from an alias (``baseline``, ``overseparation``, ``deepmask``) or any
+    ``asteroid.models`` class name (``DeepMaskDPRNNTasNet``, Asteroid's ``DPRNNTasNet``, ...)."""
+    if name == "baseline" and kwargs.get("n_outputs", n_src) != n_src:
+        raise ValueError(f"The baseline has n_outputs == n_src; use 'overseparation' for n_outputs={kwargs['n_outputs']}.")
+    try:
+        model_class = MODEL_ALIASES.get(name) or asteroid.models.get(name)
+    except ValueError:
+        raise ValueError(
+            f"Unknown model {name!r}: expected one of {sorted(MODEL_ALIASES)} or an asteroid.models class name."
+        ) from None
+    return model_class(n_src=n_src, **kwargs)
+
+__all__ = ["DeepMaskBaseModel", "DeepMaskDPRNNTasNet", "OverseparationDPRNNTasNet", "MODELS", "MODEL_ALIASES", "load_model_conf", "make_model"]

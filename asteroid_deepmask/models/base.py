@@ -44,8 +44,8 @@ def load_model_conf(path_or_id: Union[str, os.PathLike]) -> dict:
         conf = torch.load(local, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         raise ValueError(
-            f"{name!r} holds objects other than tensors and plain Python types, so it is refused "
-            f"(it is loaded with torch.load(weights_only=True) and never unpickled): {err}"
+            f"{name!r} was refused by torch.load(weights_only=True): it is corrupt, or it holds "
+            f"Python objects other than tensors and plain types, which are never unpickled. {err}"
         ) from None
     except (RuntimeError, EOFError, OSError) as err:
         raise ValueError(f"{name!r} is not a readable PyTorch model file (corrupt or truncated?): {err}") from None

@@ -1,0 +1,16 @@
+import pytest
+import torch
+
+# A small DPRNN so that the suite runs in seconds on two CPU cores; the paper-size models
+# are exercised by the complexity tests.
+SMALL = dict(n_filters=16, kernel_size=8, stride=4, bn_chan=8, hid_size=8, chunk_size=10, hop_size=5, n_repeats=2)
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+
+
+@pytest.fixture
+def small():
+    return dict(SMALL)

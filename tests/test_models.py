@@ -1,0 +1,149 @@
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+from asteroid.models import BaseModel, DPRNNTasNet, get
+
+import asteroid_deepmask
+from asteroid_deepmask import DeepMaskDPRNNTasNet, OverseparationDPRNNTasNet
+
+MODEL_CONFIGS = [
+    pytest.param(OverseparationDPRNNTasNet, dict(n_outputs=2), id="baseline"),
+    pytest.param(OverseparationDPRNNTasNet, dict(n_outputs=8), id="overseparation-P8"),
+    pytest.param(OverseparationDPRNNTasNet, dict(n_outputs=4, gated_head=True, mask_act="linear"), id="gated-linear"),
+    pytest.param(DeepMaskDPRNNTasNet, dict(mlp_hidden=12), id="deepmask"),
+    pytest.param(DeepMaskDPRNNTasNet, dict(mlp_hidden=12, mlp_layers=1, gated_head=True), id="deepmask-1layer-gated"),
+]
+
+
+@pytest.mark.parametrize("n_src", [2, 3])
+def test_gated_head_with_p_equal_c_is_asteroids_dprnn_tasnet(small, n_src):
+    reference = DPRNNTasNet(n_src, mask_act="relu", **small).eval()
+    ours = OverseparationDPRNNTasNet(n_src, n_outputs=n_src, gated_head=True, **small).eval()
+    # Same weights, loaded by name (ours keeps Asteroid's module names under trunk/head).
+    ours.load_state_dict(OverseparationDPRNNTasNet.from_dprnn_tasnet(reference).state_dict())
+    wav = torch.randn(2, 1003)
+    torch.testing.assert_close(ours(wav), reference(wav), rtol=1e-5, atol=1e-5)
+
+
+def test_plain_head_differs_from_asteroids_gated_head(small):
+    reference = DPRNNTasNet(2, mask_act="relu", **small)
+    ours = OverseparationDPRNNTasNet(2, gated_head=False, **small)
+    missing, unexpected = ours.load_state_dict(
+        OverseparationDPRNNTasNet.from_dprnn_tasnet(reference).state_dict(), strict=False
+    )
+    assert not missing and sorted(unexpected) == [
+        "masker.head.net_gate.0.bias",
+        "masker.head.net_gate.0.weight",
+        "masker.head.net_out.0.bias",
+        "masker.head.net_out.0.weight",
+    ]
+
+
+def test_defaults_are_the_papers_configuration():
+    args = DeepMaskDPRNNTasNet(2).get_model_args()
+    expected = dict(
+        n_filters=64, kernel_size=16, stride=8, bn_chan=64, hid_size=128, chunk_size=100, hop_size=50,
+        n_repeats=6, sample_rate=8000, bidirectional=True, rnn_type="LSTM", mask_act="relu",
+        mlp_hidden=64, mlp_layers=3, mlp_act="tanh", gated_head=False,
+    )
+    assert {key: args[key] for key in expected} == expected
+    assert OverseparationDPRNNTasNet(2).get_model_args()["n_outputs"] == 2
+
+
+@pytest.mark.parametrize("model_class, kwargs", MODEL_CONFIGS)
+@pytest.mark.parametrize(
+    "shape, expected",
+    [((1001,), (2, 1001)), ((1, 1001), (1, 2, 1001)), ((3, 997), (3, 2, 997)), ((3, 1, 998), (3, 2, 998))],
+)
+def test_output_shapes(small, model_class, kwargs, shape, expected):
+    model = model_class(2, **kwargs, **small)
+    assert model(torch.randn(*shape)).shape == expected
+
+
+@pytest.mark.parametrize("model_class, kwargs", MODEL_CONFIGS)
+def test_gradients_reach_every_parameter(small, model_class, kwargs):
+    model = model_class(2, **kwargs, **small)
+    model(torch.randn(2, 800)).pow(2).mean().backward()
+    no_grad = [name for name, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+    assert not no_grad
+
+
+@pytest.mark.parametrize("model_class, kwargs", MODEL_CONFIGS)
+def test_serialize_writes_plain_types_and_round_trips(tmp_path, small, model_class, kwargs):
+    model = model_class(2, **kwargs, **small).eval()
+    path = tmp_path / "model.pth"
+    torch.save(model.serialize(), path)
+    conf = torch.load(path, weights_only=True)  # fails on TorchVersion or numpy objects
+    assert all(isinstance(v, str) for v in conf["infos"]["software_versions"].values())
+    for loader in (BaseModel.from_pretrained, model_class.from_pretrained):
+        loaded = loader(str(path)).eval()
+        assert type(loaded) is model_class
+        wav = torch.randn(2, 900)
+        torch.testing.assert_close(loaded(wav), model(wav), rtol=0, atol=0)
+
+
+def test_from_pretrained_in_a_fresh_process(tmp_path, small):
+    model = DeepMaskDPRNNTasNet(2, mlp_hidden=12, **small).eval()
+    wav = torch.randn(1, 1200)
+    torch.save(model.serialize(), tmp_path / "model.pth")
+    torch.save(wav, tmp_path / "wav.pt")
+    script = textwrap.dedent(
+        f"""
+        import torch
+        import asteroid_deepmask  # only the plugin import: it registers the models
+        from asteroid.models import BaseModel
+        model = BaseModel.from_pretrained({str(tmp_path / "model.pth")!r}).eval()
+        with torch.no_grad():
+            torch.save(model(torch.load({str(tmp_path / "wav.pt")!r})), {str(tmp_path / "out.pt")!r})
+        print(type(model).__name__)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "DeepMaskDPRNNTasNet"
+    with torch.no_grad():
+        torch.testing.assert_close(torch.load(tmp_path / "out.pt"), model(wav), rtol=0, atol=0)
+
+
+def test_models_are_registered_with_asteroid():
+    assert get("DeepMaskDPRNNTasNet") is DeepMaskDPRNNTasNet
+    assert get("OverseparationDPRNNTasNet") is OverseparationDPRNNTasNet
+
+
+def test_registration_is_idempotent_and_guards_the_names():
+    # In a subprocess: reloading replaces the classes, which would confuse the other tests.
+    script = textwrap.dedent(
+        """
+        import importlib
+        import asteroid.models
+        import asteroid_deepmask, asteroid_deepmask.models as models
+        import asteroid_deepmask  # a second import is a no-op
+        importlib.reload(models)
+        importlib.reload(asteroid_deepmask)
+        assert asteroid.models.get("DeepMaskDPRNNTasNet") is models.DeepMaskDPRNNTasNet
+        impostor = type("DeepMaskDPRNNTasNet", (), {"__module__": "somewhere.else"})
+        try:
+            models._register(impostor)
+        except ValueError as err:
+            assert "already has a DeepMaskDPRNNTasNet" in str(err)
+        else:
+            raise AssertionError("a foreign class took the name")
+        print("ok")
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
+
+
+def test_separate_api_works(tmp_path, small):
+    """Asteroid's ``model.separate`` (tensor in, tensor out) works on our models."""
+    model = DeepMaskDPRNNTasNet(2, **small).eval()
+    est = model.separate(torch.randn(1, 1, 1600))
+    assert est.shape == (1, 2, 1600)
+
+
+def test_package_exports_version():
+    assert asteroid_deepmask.__version__
