@@ -1,6 +1,7 @@
 """The ``asteroid-deepmask`` command."""
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -69,6 +70,72 @@ def _demo(args: argparse.Namespace) -> None:
         print(f"  {path}")
 
 
+def _tts_tools(args: argparse.Namespace) -> None:
+    from .data.tts import install_tts_tools, missing_tts_tools, require_tts_tools
+
+    if args.install:
+        install_tts_tools()
+    require_tts_tools()
+    print("espeak-ng and flite are installed." if not missing_tts_tools() else "")
+
+
+def _corpus(args: argparse.Namespace) -> None:
+    from .data import generate_corpus
+
+    sizes = {"tr": args.n_train, "cv": args.n_valid, "tt": args.n_test}
+    for directory in generate_corpus(args.out_dir, args.n_src, sizes, seed=args.seed, workers=args.workers):
+        print(directory)
+
+
+def _metadata(args: argparse.Namespace) -> None:
+    from .data import split_dir, write_wsj0mix_metadata
+    from .data.corpus import SPLITS
+
+    for n_src in args.n_src:
+        for split in SPLITS:
+            json_dir = write_wsj0mix_metadata(
+                split_dir(args.corpus_dir, n_src, split), split_dir(args.json_dir, n_src, split), n_src
+            )
+            print(json_dir)
+
+
+def _train(args: argparse.Namespace, extra: List[str]) -> None:
+    from asteroid.utils import parse_args_as_dict, prepare_parser_from_dict
+
+    from .recipes.train import train
+
+    conf = yaml.safe_load(Path(args.conf).read_text())
+    overrides = prepare_parser_from_dict(conf, argparse.ArgumentParser(prog="asteroid-deepmask train"))
+    conf, _ = parse_args_as_dict(overrides, return_plain_args=True, args=extra)
+    conf.pop("main_args", None)
+    print(train(conf, args.exp_dir))
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    from .recipes.evaluate import evaluate
+
+    exp_dir = Path(args.exp_dir)
+    conf = yaml.safe_load((exp_dir / "conf.yml").read_text())
+    test_dir = args.test_dir or conf["data"]["test_dir"]
+    final = evaluate(
+        exp_dir / "best_model.pth",
+        test_dir,
+        exp_dir / "eval",
+        n_src=conf["data"]["n_src"],
+        n_examples=args.n_examples,
+        max_utterances=args.max_utterances,
+    )
+    print(json.dumps(final, indent=2))
+
+
+def _report(args: argparse.Namespace) -> None:
+    from .recipes.report import write_report
+
+    report = write_report(args.exp_dir)
+    print(report.read_text())
+    print(f"Written: {report}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="asteroid-deepmask",
@@ -97,12 +164,60 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--model", default="deepmask", help="baseline, overseparation or deepmask")
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(func=_demo)
+
+    tools = commands.add_parser("tts-tools", help="check (and install) the TTS engines of the demo corpus")
+    tools.add_argument("--install", action="store_true", help="apt-get install them (root or sudo)")
+    tools.set_defaults(func=_tts_tools)
+
+    corpus = commands.add_parser(
+        "corpus", help="generate the offline synthetic-speech corpus (wsj0-mix layout)"
+    )
+    corpus.add_argument("--out-dir", required=True, help="corpus root: {n}speakers/wav8k/min/{tr,cv,tt}/...")
+    corpus.add_argument("--n-src", type=int, nargs="+", default=[2], help="speakers per mixture (2, 3 or both)")
+    corpus.add_argument("--n-train", type=int, default=2000)
+    corpus.add_argument("--n-valid", type=int, default=200)
+    corpus.add_argument("--n-test", type=int, default=200)
+    corpus.add_argument("--seed", type=int, default=0)
+    corpus.add_argument("--workers", type=int, default=None, help="parallel processes (default: all cores)")
+    corpus.set_defaults(func=_corpus)
+
+    metadata = commands.add_parser("metadata", help="write the json files Asteroid's Wsj0mixDataset reads")
+    metadata.add_argument("--corpus-dir", required=True, help="a wsj0-mix style root ({n}speakers/wav8k/min/...)")
+    metadata.add_argument("--json-dir", required=True, help="where to write {n}speakers/wav8k/min/{split}/*.json")
+    metadata.add_argument("--n-src", type=int, nargs="+", default=[2])
+    metadata.set_defaults(func=_metadata)
+
+    train = commands.add_parser(
+        "train",
+        help="train a model from a recipe configuration",
+        description="Every key of the configuration file can be overridden as --key value.",
+    )
+    train.add_argument("--conf", required=True, help="the recipe's conf.yml")
+    train.add_argument("--exp-dir", required=True, help="experiment folder (resumes from its last checkpoint)")
+    train.set_defaults(func=_train, takes_extra=True)
+
+    evaluate = commands.add_parser("evaluate", help="SI-SDRi / SDRi of a trained experiment on its test set")
+    evaluate.add_argument("--exp-dir", required=True)
+    evaluate.add_argument("--test-dir", help="json folder of the test set (default: the configuration's)")
+    evaluate.add_argument("--n-examples", type=int, default=3, help="example wavs to write")
+    evaluate.add_argument("--max-utterances", type=int, default=None)
+    evaluate.set_defaults(func=_evaluate)
+
+    report = commands.add_parser("report", help="markdown table and spectrogram figure of an evaluated experiment")
+    report.add_argument("--exp-dir", required=True)
+    report.set_defaults(func=_report)
     return parser
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    args = build_parser().parse_args(argv)
-    args.func(args)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
+    args, extra = build_parser().parse_known_args(argv)
+    if getattr(args, "takes_extra", False):
+        args.func(args, extra)
+    elif extra:
+        raise SystemExit(f"error: unrecognized arguments: {' '.join(extra)}")
+    else:
+        args.func(args)
 
 
 if __name__ == "__main__":

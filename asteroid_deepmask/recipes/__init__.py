@@ -1,0 +1,1 @@
+"""The logic of the egs/ recipes: training, evaluation and reports, importable and tested."""

@@ -1,0 +1,70 @@
+"""A run's report: a markdown table of metrics and complexity, and a spectrogram figure."""
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display needed
+import matplotlib.pyplot as plt  # noqa: E402
+import soundfile as sf  # noqa: E402
+
+from ..complexity import count_complexity  # noqa: E402
+from ..models import DeepMaskBaseModel  # noqa: E402
+
+
+def plot_example(example_dir, png_path) -> Path:
+    """Spectrograms of an example folder: mixture, then each reference beside its estimate."""
+    example_dir = Path(example_dir)
+    references = sorted(p for p in example_dir.glob("s*.wav") if "estimate" not in p.name)
+    n_src = len(references)
+    fig, axes = plt.subplots(n_src + 1, 2, figsize=(11, 2.4 * (n_src + 1)), sharex=True, sharey=True, squeeze=False)
+    panels = [(axes[0, 0], example_dir / "mixture.wav", "mixture")]
+    axes[0, 1].axis("off")
+    for k, reference in enumerate(references, start=1):
+        panels.append((axes[k, 0], reference, f"reference s{k}"))
+        panels.append((axes[k, 1], example_dir / f"s{k}_estimate.wav", f"estimate s{k}"))
+    for ax, path, title in panels:
+        wav, rate = sf.read(path)
+        ax.specgram(wav, NFFT=256, Fs=rate, noverlap=192, cmap="magma", vmin=-130)
+        ax.set_title(title, fontsize=9)
+        ax.set_ylabel("Hz")
+    for ax in axes[-1]:
+        ax.set_xlabel("s")
+    fig.tight_layout()
+    png_path = Path(png_path)
+    fig.savefig(png_path, dpi=110)
+    plt.close(fig)
+    return png_path
+
+
+def write_report(exp_dir) -> Path:
+    """``report.md`` and ``spectrograms.png`` in ``exp_dir`` from its model and ``eval/`` results."""
+    exp_dir = Path(exp_dir)
+    metrics_path = exp_dir / "eval" / "final_metrics.json"
+    if not metrics_path.is_file():
+        raise FileNotFoundError(f"No {metrics_path}: run the evaluation stage first.")
+    final = json.loads(metrics_path.read_text())
+    model = DeepMaskBaseModel.from_pretrained(str(exp_dir / "best_model.pth"))
+    cost = count_complexity(model, seconds=4.0)
+    infos = json.loads((exp_dir / "best_model.json").read_text()) if (exp_dir / "best_model.json").exists() else {}
+    lines = [
+        f"# {exp_dir.name}: {type(model).__name__}",
+        "",
+        "| SI-SDRi (dB) | SDRi (dB) | SI-SDR (dB) | SDR (dB) | input SI-SDR (dB) | utterances | Params (M) | MACs (G, 4 s) |",
+        "|---|---|---|---|---|---|---|---|",
+        f"| {final['si_sdri']:.2f} | {final['sdri']:.2f} | {final['si_sdr']:.2f} | {final['sdr']:.2f} | "
+        f"{final['input_si_sdr']:.2f} | {final['n_utterances']} | {cost['params_m']:.3f} | {cost['macs_g']:.2f} |",
+        "",
+        f"Model arguments: `{json.dumps(model.get_model_args())}`",
+        "",
+        f"Training: `{json.dumps(infos.get('training', {}))}`",
+        "",
+        "Per-utterance metrics: `eval/all_metrics.csv`. Listen: `eval/examples/ex_*/`.",
+    ]
+    examples = sorted((exp_dir / "eval" / "examples").glob("ex_*"))
+    if examples:
+        plot_example(examples[0], exp_dir / "spectrograms.png")
+        lines += ["", f"![Spectrograms of {examples[0].name}](spectrograms.png)"]
+    report = exp_dir / "report.md"
+    report.write_text("\n".join(lines) + "\n")
+    return report

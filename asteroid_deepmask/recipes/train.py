@@ -1,0 +1,161 @@
+"""Training as in the paper's Sec. 3.3, with Asteroid's ``System`` and Lightning.
+
+Negative SNR with PIT; Adam (lr 1e-3); learning rate halved when the epoch's *training* loss has
+not improved for 3 epochs; gradient-norm clip 5; early stop after 15 epochs without a better
+validation loss. Everything is read from the recipe's ``conf.yml`` and can be overridden.
+A run that is killed resumes from ``checkpoints/last.ckpt``, written every few steps.
+"""
+import json
+import logging
+import os
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+import yaml
+from asteroid.data import Wsj0mixDataset
+from asteroid.engine import System
+from asteroid.engine.optimizers import make_optimizer
+from asteroid.losses import PITLossWrapper, pairwise_neg_snr
+from pytorch_lightning.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
+from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
+from torch.optim.lr_scheduler import ReduceLROnPlateau
+from torch.utils.data import DataLoader
+
+from ..models import make_model
+
+log = logging.getLogger(__name__)
+
+# Which conf["head"] keys each model takes; the rest of the head section is ignored for it.
+HEAD_KEYS = {
+    "baseline": ("mask_act", "gated_head"),
+    "overseparation": ("n_outputs", "mask_act", "gated_head"),
+    "deepmask": ("mlp_hidden", "mlp_layers", "mlp_act", "mask_act", "gated_head"),
+}
+
+
+def model_from_conf(conf: dict) -> torch.nn.Module:
+    """Build the model of a recipe configuration (sections ``head``, ``masknet``, ``filterbank``, ``data``)."""
+    head = conf["head"]
+    name = head["model"]
+    if name not in HEAD_KEYS:
+        raise ValueError(f"Unknown model {name!r} in the configuration: expected one of {sorted(HEAD_KEYS)}.")
+    kwargs = {key: head[key] for key in HEAD_KEYS[name] if key in head}
+    return make_model(
+        name,
+        n_src=conf["data"]["n_src"],
+        sample_rate=conf["data"]["sample_rate"],
+        **kwargs,
+        **conf["masknet"],
+        **conf["filterbank"],
+    )
+
+
+class EpochLossSystem(System):
+    """Asteroid's ``System``, also logging the epoch-mean training loss (``loss_epoch``).
+
+    The paper halves the learning rate when the *training* loss stops improving; Asteroid logs
+    only the per-step loss, too noisy to schedule on.
+    """
+
+    def training_step(self, batch, batch_nb):
+        loss = self.common_step(batch, batch_nb, train=True)
+        self.log("loss", loss, on_step=True, on_epoch=True, prog_bar=True)
+        return loss
+
+
+def _check_json_dir(path, what: str) -> None:
+    if not (Path(path) / "mix.json").is_file():
+        raise FileNotFoundError(
+            f"No {what} metadata at {path}: expected {Path(path) / 'mix.json'} (run the recipe's metadata stage)."
+        )
+
+
+def train(conf: dict, exp_dir) -> Path:
+    """Train (or resume) the model of ``conf`` in ``exp_dir``; returns the path of ``best_model.pth``."""
+    exp_dir = Path(exp_dir)
+    exp_dir.mkdir(parents=True, exist_ok=True)
+    data, training = conf["data"], conf["training"]
+    _check_json_dir(data["train_dir"], "training")
+    _check_json_dir(data["valid_dir"], "validation")
+    (exp_dir / "conf.yml").write_text(yaml.safe_dump(conf))
+    pl.seed_everything(training["seed"], workers=True)
+
+    def loader(json_dir, shuffle):
+        dataset = Wsj0mixDataset(json_dir, n_src=data["n_src"], sample_rate=data["sample_rate"], segment=data["segment"])
+        if len(dataset) < training["batch_size"]:
+            raise ValueError(
+                f"{json_dir} has {len(dataset)} utterances of at least {data['segment']} s, fewer than "
+                f"one batch of {training['batch_size']}: lower data.segment or make the corpus larger."
+            )
+        return DataLoader(
+            dataset,
+            batch_size=training["batch_size"],
+            shuffle=shuffle,
+            drop_last=True,
+            num_workers=training["num_workers"],
+            persistent_workers=training["num_workers"] > 0,
+        )
+
+    model = model_from_conf(conf)
+    optimizer = make_optimizer(model.parameters(), **conf["optim"])
+    scheduler = {
+        "scheduler": ReduceLROnPlateau(optimizer, mode="min", factor=0.5, patience=training["lr_patience"]),
+        "monitor": "loss_epoch",
+        "interval": "epoch",
+    }
+    system = EpochLossSystem(
+        model=model,
+        optimizer=optimizer,
+        loss_func=PITLossWrapper(pairwise_neg_snr, pit_from="pw_mtx"),
+        train_loader=loader(data["train_dir"], shuffle=True),
+        val_loader=loader(data["valid_dir"], shuffle=False),
+        scheduler=scheduler,
+        config=conf,
+    )
+    ckpt_dir = exp_dir / "checkpoints"
+    best = ModelCheckpoint(dirpath=ckpt_dir, monitor="val_loss", mode="min", save_top_k=training["save_top_k"], filename="{epoch}-{val_loss:.3f}")
+    # A separate, step-based "last" checkpoint, so that a run killed mid-epoch loses little.
+    last = ModelCheckpoint(dirpath=ckpt_dir, save_top_k=0, save_last=True, every_n_train_steps=training["checkpoint_every_n_steps"])
+    callbacks = [best, last, LearningRateMonitor(logging_interval="epoch")]
+    if training["early_stop_patience"]:
+        callbacks.append(EarlyStopping(monitor="val_loss", mode="min", patience=training["early_stop_patience"]))
+    trainer = pl.Trainer(
+        default_root_dir=exp_dir,
+        max_epochs=training["max_epochs"],
+        limit_train_batches=training.get("limit_train_batches") or 1.0,
+        callbacks=callbacks,
+        logger=[CSVLogger(exp_dir, name="logs"), TensorBoardLogger(exp_dir, name="tb")],
+        gradient_clip_val=training["gradient_clip_val"],
+        accelerator=training.get("accelerator", "auto"),
+        devices=training.get("devices", "auto"),
+        num_nodes=training.get("num_nodes", 1),
+        strategy=training.get("strategy", "auto"),
+        log_every_n_steps=min(50, training["checkpoint_every_n_steps"]),
+    )
+    resume = ckpt_dir / "last.ckpt"
+    if resume.exists():
+        log.info("Resuming from %s", resume)
+    trainer.fit(system, ckpt_path=str(resume) if resume.exists() else None)
+    if trainer.global_rank != 0:
+        return exp_dir / "best_model.pth"
+    return publish_best(best.best_model_path or str(resume), conf, exp_dir)
+
+
+def publish_best(checkpoint_path, conf: dict, exp_dir) -> Path:
+    """Write the checkpoint's model as ``best_model.pth`` (``serialize()`` format) beside the run."""
+    exp_dir = Path(exp_dir)
+    checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+    model = model_from_conf(conf)
+    model.load_state_dict({k[len("model.") :]: v for k, v in checkpoint["state_dict"].items() if k.startswith("model.")})
+    package = model.serialize()
+    package["infos"]["training"] = {
+        "checkpoint": os.path.basename(checkpoint_path),
+        "epoch": int(checkpoint.get("epoch", -1)),
+        "global_step": int(checkpoint.get("global_step", -1)),
+    }
+    path = exp_dir / "best_model.pth"
+    torch.save(package, path)
+    (exp_dir / "best_model.json").write_text(json.dumps(package["infos"], indent=2))
+    log.info("Wrote %s (from %s)", path, checkpoint_path)
+    return path

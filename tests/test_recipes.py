@@ -1,0 +1,105 @@
+"""The demo recipe end to end at toy size, training resume, and the evaluation metrics."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from asteroid_deepmask.recipes.evaluate import utterance_metrics
+
+ROOT = Path(__file__).resolve().parents[1]
+# A model and corpus small enough for a few seconds of training on two cores.
+TOY_TRAIN_ARGS = (
+    "--batch_size 2 --n_repeats 1 --bn_chan 16 --hid_size 16 --n_filters 32 --chunk_size 20 "
+    "--hop_size 10 --segment 1.0 --num_workers 0 --checkpoint_every_n_steps 2 --mlp_hidden 16"
+)
+
+
+def _run_demo(tmp_path, *args):
+    command = [
+        "bash", str(ROOT / "egs" / "demo" / "run.sh"), "--python", sys.executable,
+        "--corpus_dir", str(tmp_path / "corpus"), "--json_dir", str(tmp_path / "data"),
+        "--exp_root", str(tmp_path / "exp"), "--n_train", "8", "--n_valid", "4", "--n_test", "3",
+        "--max_epochs", "1", "--train_args", TOY_TRAIN_ARGS, *args,
+    ]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600)
+
+
+def test_demo_recipe_runs_end_to_end_and_writes_every_promised_file(tmp_path):
+    result = _run_demo(tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    exp = tmp_path / "exp" / "deepmask_2src"
+    for split in ("tr", "cv", "tt"):
+        assert (tmp_path / "corpus" / "2speakers" / "wav8k" / "min" / split / "corpus.json").is_file()
+        assert (tmp_path / "data" / "2speakers" / "wav8k" / "min" / split / "s2.json").is_file()
+    for name in [
+        "conf.yml", "best_model.pth", "checkpoints/last.ckpt", "logs/version_0/metrics.csv",
+        "eval/all_metrics.csv", "eval/final_metrics.json", "report.md", "spectrograms.png",
+        "eval/examples/ex_0/mixture.wav", "eval/examples/ex_0/s1_estimate.wav", "eval/examples/ex_2/s2.wav",
+    ]:
+        assert (exp / name).is_file(), name
+    assert list((exp / "tb").rglob("events.out.tfevents.*"))
+    final = json.loads((exp / "eval" / "final_metrics.json").read_text())
+    assert final["n_utterances"] == 3 and np.isfinite(final["si_sdri"])
+    assert "SI-SDRi" in (exp / "report.md").read_text()
+    # The published model loads with weights_only=True, as a user would load it.
+    conf = torch.load(exp / "best_model.pth", weights_only=True)
+    assert conf["model_name"] == "DeepMaskDPRNNTasNet" and conf["model_args"]["mlp_hidden"] == 16
+
+
+def test_demo_recipe_rejects_unknown_options(tmp_path):
+    result = subprocess.run(["bash", str(ROOT / "egs" / "demo" / "run.sh"), "--n_trian", "3"], capture_output=True, text=True)
+    assert result.returncode != 0 and "unknown option --n_trian" in result.stderr
+
+
+def test_training_killed_mid_epoch_resumes_from_its_last_checkpoint(tmp_path):
+    prepared = _run_demo(tmp_path, "--stop_stage", "2", "--n_train", "24")
+    assert prepared.returncode == 0, prepared.stderr[-3000:]
+    split = tmp_path / "data" / "2speakers" / "wav8k" / "min"
+    exp = tmp_path / "exp" / "resume"
+    train = [
+        sys.executable, "-m", "asteroid_deepmask.cli", "train", "--conf", str(ROOT / "egs/demo/local/conf.yml"),
+        "--exp-dir", str(exp), "--train_dir", str(split / "tr"), "--valid_dir", str(split / "cv"),
+        "--max_epochs", "1", *TOY_TRAIN_ARGS.split(),
+    ]
+    # 24 mixtures in batches of 2: 12 steps in the epoch; a checkpoint every 2 steps.
+    process = subprocess.Popen(train, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    last = exp / "checkpoints" / "last.ckpt"
+    deadline = time.time() + 300
+    while not last.exists() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed_at = torch.load(last, weights_only=True)["global_step"]
+    assert 0 < killed_at < 12, "the run was not killed mid-epoch"
+    resumed = subprocess.run(train, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "Resuming from" in resumed.stderr
+    assert torch.load(last, weights_only=True)["global_step"] >= 12
+    assert (exp / "best_model.pth").is_file()
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # mir_eval 0.8 deprecates bss_eval_sources
+def test_sdr_matches_mir_eval_and_si_sdr_matches_asteroid():
+    import mir_eval
+    from asteroid.losses import singlesrc_neg_sisdr
+
+    rng = np.random.default_rng(0)
+    sources = rng.standard_normal((2, 8000))
+    estimates = sources[::-1] + 0.3 * rng.standard_normal((2, 8000))  # swapped order
+    mixture = sources.sum(0)
+    metrics = utterance_metrics(mixture, sources, estimates)
+    assert metrics["perm"] == [1, 0]
+    ref_sdr, _, _, ref_perm = mir_eval.separation.bss_eval_sources(sources, estimates)
+    assert metrics["sdr"] == pytest.approx(ref_sdr.mean(), abs=1e-3)
+    ordered = torch.from_numpy(estimates[metrics["perm"]])
+    asteroid_si_sdr = -singlesrc_neg_sisdr(ordered, torch.from_numpy(sources)).mean().item()
+    assert metrics["si_sdr"] == pytest.approx(asteroid_si_sdr, abs=1e-3)
+    mix_si_sdr = -singlesrc_neg_sisdr(torch.from_numpy(np.stack([mixture] * 2)), torch.from_numpy(sources)).mean().item()
+    assert metrics["si_sdri"] == pytest.approx(asteroid_si_sdr - mix_si_sdr, abs=1e-3)
