@@ -43,33 +43,6 @@ def _complexity(args: argparse.Namespace) -> None:
         print(format_table(rows))
 
 
-def _demo(args: argparse.Namespace) -> None:
-    import numpy as np
-    import soundfile as sf
-    import torch
-
-    from .models import make_model
-
-    # Placeholder until the offline demo recipe exists: it shows the plumbing (build, separate
-    # through Asteroid's API, write files), not separation quality.
-    torch.manual_seed(args.seed)
-    sample_rate = 8000
-    t = np.arange(4 * sample_rate) / sample_rate
-    voice_a = sum(np.sin(2 * np.pi * k * 140 * (t + 0.002 * np.sin(2 * np.pi * 5 * t))) / k for k in range(1, 8))
-    voice_b = sum(np.sin(2 * np.pi * k * 230 * t) / k for k in range(1, 8)) * (1 + np.sin(2 * np.pi * 3 * t)) / 2
-    mixture = (0.3 * (voice_a / np.abs(voice_a).max() + voice_b / np.abs(voice_b).max())).astype("float32")
-    out_dir = Path(args.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    mix_path = out_dir / "mixture.wav"
-    sf.write(mix_path, mixture, sample_rate)
-    model = make_model(args.model, n_src=2).eval()
-    model.separate(str(mix_path), force_overwrite=True)
-    written = sorted(out_dir.glob("mixture_est*.wav"))
-    print(f"Separated {mix_path} with a randomly initialised {type(model).__name__} (placeholder demo):")
-    for path in written:
-        print(f"  {path}")
-
-
 def _tts_tools(args: argparse.Namespace) -> None:
     from .data.tts import install_tts_tools, missing_tts_tools, require_tts_tools
 
@@ -155,15 +128,6 @@ def build_parser() -> argparse.ArgumentParser:
     complexity.add_argument("--seconds", type=float, default=4.0, help="input length (default: 4, as the paper)")
     complexity.add_argument("--json", action="store_true", help="print JSON instead of a table")
     complexity.set_defaults(func=_complexity)
-
-    demo = commands.add_parser(
-        "demo",
-        help="separate a generated test signal with a randomly initialised model (placeholder)",
-    )
-    demo.add_argument("--out-dir", default="demo_out", help="where to write the mixture and estimates")
-    demo.add_argument("--model", default="deepmask", help="baseline, overseparation or deepmask")
-    demo.add_argument("--seed", type=int, default=0)
-    demo.set_defaults(func=_demo)
 
     tools = commands.add_parser("tts-tools", help="check (and install) the TTS engines of the demo corpus")
     tools.add_argument("--install", action="store_true", help="apt-get install them (root or sudo)")
