@@ -109,6 +109,12 @@ def _report(args: argparse.Namespace) -> None:
     print(f"Written: {report}")
 
 
+def _publish(args: argparse.Namespace) -> None:
+    from .recipes.publish import publish
+
+    print(publish(args.exp_dir, args.name, args.out_dir).read_text())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="asteroid-deepmask",
@@ -170,6 +176,12 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="markdown table and spectrogram figure of an evaluated experiment")
     report.add_argument("--exp-dir", required=True)
     report.set_defaults(func=_report)
+
+    publish = commands.add_parser("publish", help="a model file and a model card from an evaluated experiment")
+    publish.add_argument("--exp-dir", required=True)
+    publish.add_argument("--name", required=True, help="model name, e.g. deepmask-demo-2src")
+    publish.add_argument("--out-dir", required=True, help="where to write NAME.pth and NAME.md")
+    publish.set_defaults(func=_publish)
     return parser
 
 

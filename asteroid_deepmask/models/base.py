@@ -2,6 +2,7 @@
 import inspect
 import os
 import pickle
+from pathlib import Path
 from typing import Optional, Union
 
 import torch
@@ -11,6 +12,7 @@ from asteroid_filterbanks import make_enc_dec
 
 from ..masknn.dprnn import DPRNNTrunk
 
+PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "pretrained"
 _TRUNK_ARGS = set(inspect.signature(DPRNNTrunk.__init__).parameters) - {"self", "in_chan"}
 REQUIRED_KEYS = ("model_name", "state_dict", "model_args")
 
@@ -21,11 +23,17 @@ def _looks_local(name: str) -> bool:
     return name.startswith(("/", ".", "~")) or name.endswith((".pth", ".pt", ".bin", ".ckpt"))
 
 
+def shipped_models() -> dict:
+    """Models shipped with the package: ``{name: path}`` (each has a model card ``{name}.md`` beside it)."""
+    return {path.stem: path for path in sorted(PRETRAINED_DIR.glob("*.pth"))}
+
+
 def load_model_conf(path_or_id: Union[str, os.PathLike]) -> dict:
     """Load a file written by ``serialize()`` without unpickling arbitrary objects.
 
-    ``path_or_id`` is a local file, an http(s) URL or a Hugging Face repo id (``id@revision``),
-    as accepted by Asteroid's ``cached_download``. Loading always uses
+    ``path_or_id`` is the name of a model shipped with the package (:func:`shipped_models`), a
+    local file, an http(s) URL or a Hugging Face repo id (``id@revision``), as accepted by
+    Asteroid's ``cached_download``. Loading always uses
     ``torch.load(weights_only=True)``: a model file from the internet never runs code.
 
     Raises:
@@ -35,6 +43,8 @@ def load_model_conf(path_or_id: Union[str, os.PathLike]) -> dict:
     name = os.fspath(path_or_id)
     if os.path.isfile(name):
         local = name
+    elif name in shipped_models():
+        local = str(shipped_models()[name])
     elif _looks_local(name):
         # cached_download would send a mistyped local path to the Hugging Face Hub as a repo id.
         raise FileNotFoundError(f"No model file at {name!r}: expected a file written by model.serialize().")

@@ -8,6 +8,8 @@ A run that is killed resumes from ``checkpoints/last.ckpt``, written every few s
 import json
 import logging
 import os
+import platform
+import time
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -134,15 +136,25 @@ def train(conf: dict, exp_dir) -> Path:
         log_every_n_steps=min(50, training["checkpoint_every_n_steps"]),
     )
     resume = ckpt_dir / "last.ckpt"
-    if resume.exists():
+    resumed = resume.exists()
+    if resumed:
         log.info("Resuming from %s", resume)
-    trainer.fit(system, ckpt_path=str(resume) if resume.exists() else None)
+    started = time.time()
+    trainer.fit(system, ckpt_path=str(resume) if resumed else None)
     if trainer.global_rank != 0:
         return exp_dir / "best_model.pth"
-    return publish_best(best.best_model_path or str(resume), conf, exp_dir)
+    hardware = {
+        "accelerator": type(trainer.accelerator).__name__,
+        "devices": trainer.num_devices * trainer.num_nodes,
+        "torch_threads": torch.get_num_threads(),
+        "cpu": platform.processor() or platform.machine(),
+        "wall_time_s": round(time.time() - started, 1),
+        "resumed": resumed,
+    }
+    return publish_best(best.best_model_path or str(resume), conf, exp_dir, hardware)
 
 
-def publish_best(checkpoint_path, conf: dict, exp_dir) -> Path:
+def publish_best(checkpoint_path, conf: dict, exp_dir, hardware: dict = None) -> Path:
     """Write the checkpoint's model as ``best_model.pth`` (``serialize()`` format) beside the run."""
     exp_dir = Path(exp_dir)
     checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
@@ -153,6 +165,7 @@ def publish_best(checkpoint_path, conf: dict, exp_dir) -> Path:
         "checkpoint": os.path.basename(checkpoint_path),
         "epoch": int(checkpoint.get("epoch", -1)),
         "global_step": int(checkpoint.get("global_step", -1)),
+        **(hardware or {}),
     }
     path = exp_dir / "best_model.pth"
     torch.save(package, path)

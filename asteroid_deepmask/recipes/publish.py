@@ -1,0 +1,101 @@
+"""Publish an experiment: its model file and a model card (Hugging Face compatible README)."""
+import json
+import shutil
+from pathlib import Path
+
+import yaml
+
+from ..complexity import count_complexity
+from ..models import DeepMaskBaseModel
+
+MAX_SHIPPED_MB = 20
+
+
+def publish(exp_dir, name: str, out_dir) -> Path:
+    """Copy ``exp_dir/best_model.pth`` to ``out_dir/{name}.pth`` and write ``out_dir/{name}.md``.
+
+    The card has the configuration, the corpus and seed, training time and hardware, the test
+    metrics and the command that made the run (``exp_dir/command.txt``, written by the recipes).
+    """
+    exp_dir, out_dir = Path(exp_dir), Path(out_dir)
+    model_path = exp_dir / "best_model.pth"
+    metrics_path = exp_dir / "eval" / "final_metrics.json"
+    for required in (model_path, metrics_path, exp_dir / "conf.yml"):
+        if not required.is_file():
+            raise FileNotFoundError(f"{required} is missing: publish needs a trained and evaluated experiment.")
+    size_mb = model_path.stat().st_size / 2**20
+    if size_mb > MAX_SHIPPED_MB:
+        raise ValueError(f"{model_path} is {size_mb:.1f} MB; models shipped with the package must be <= {MAX_SHIPPED_MB} MB.")
+    model = DeepMaskBaseModel.from_pretrained(str(model_path))
+    conf = yaml.safe_load((exp_dir / "conf.yml").read_text())
+    metrics = json.loads(metrics_path.read_text())
+    infos = json.loads((exp_dir / "best_model.json").read_text()) if (exp_dir / "best_model.json").is_file() else {}
+    command = (exp_dir / "command.txt").read_text().strip() if (exp_dir / "command.txt").is_file() else "(not recorded)"
+    corpus = _corpus_settings(conf)
+    cost = count_complexity(model)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(model_path, out_dir / f"{name}.pth")
+    card = [
+        "---",
+        "library_name: asteroid",
+        "license: mit",
+        "tags: [asteroid, audio, speech-separation, asteroid-deepmask, " + type(model).__name__ + "]",
+        "---",
+        "",
+        f"# {name}",
+        "",
+        f"A `{type(model).__name__}` from asteroid-deepmask, trained with the offline demo "
+        "recipe (`egs/demo`) on synthetic speech (espeak-ng and flite voices), 8 kHz, "
+        f"{conf['data']['n_src']} speakers per mixture. TTS speech is flatter than human speech: expect lower "
+        "numbers on real recordings.",
+        "",
+        "```python",
+        "import asteroid_deepmask",
+        f"model = asteroid_deepmask.{type(model).__name__}.from_pretrained({name!r})",
+        "```",
+        "",
+        "## Test metrics (unseen voices, the corpus's `tt` split)",
+        "",
+        "| SI-SDRi (dB) | SDRi (dB) | SI-SDR (dB) | SDR (dB) | utterances |",
+        "|---|---|---|---|---|",
+        f"| {metrics['si_sdri']:.2f} | {metrics['sdri']:.2f} | {metrics['si_sdr']:.2f} | {metrics['sdr']:.2f} | {metrics['n_utterances']} |",
+        "",
+        "## Model",
+        "",
+        f"{cost['params_m']:.3f} M parameters, {cost['macs_g']:.2f} GMACs on 4 s (thop).",
+        "",
+        "```json",
+        json.dumps(model.get_model_args(), indent=2),
+        "```",
+        "",
+        "## Data and training",
+        "",
+        f"- Corpus: {json.dumps(corpus)}",
+        f"- Training: {json.dumps(conf['training'])}",
+        f"- Optimiser: {json.dumps(conf['optim'])}",
+        f"- Run: {json.dumps(infos.get('training', {}))}",
+        f"- Software: {json.dumps(infos.get('software_versions', {}))}",
+        "",
+        "## Command",
+        "",
+        "```bash",
+        command,
+        "```",
+    ]
+    card_path = out_dir / f"{name}.md"
+    card_path.write_text("\n".join(card) + "\n")
+    return card_path
+
+
+def _corpus_settings(conf: dict) -> dict:
+    """The generator settings of the training corpus, from its splits' ``corpus.json``, when found."""
+    settings = {}
+    for key in ("train_dir", "valid_dir", "test_dir"):
+        mix_json = Path(conf["data"][key]) / "mix.json"
+        if not mix_json.is_file():
+            continue
+        first_wav = Path(json.loads(mix_json.read_text())[0][0])
+        marker = first_wav.parent.parent / "corpus.json"
+        if marker.is_file():
+            settings[key] = json.loads(marker.read_text())["settings"]
+    return settings
