@@ -31,15 +31,23 @@ def _run_demo(tmp_path, *args):
     return subprocess.run(command, capture_output=True, text=True, timeout=600)
 
 
-def test_demo_recipe_runs_end_to_end_and_writes_every_promised_file(tmp_path):
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    """The toy demo, run once for the tests that read its outputs."""
+    tmp_path = tmp_path_factory.mktemp("demo")
     result = _run_demo(tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return tmp_path
+
+
+def test_demo_recipe_runs_end_to_end_and_writes_every_promised_file(demo_run):
+    tmp_path = demo_run
     exp = tmp_path / "exp" / "deepmask_2src"
     for split in ("tr", "cv", "tt"):
         assert (tmp_path / "corpus" / "2speakers" / "wav8k" / "min" / split / "corpus.json").is_file()
         assert (tmp_path / "data" / "2speakers" / "wav8k" / "min" / split / "s2.json").is_file()
     for name in [
-        "conf.yml", "best_model.pth", "checkpoints/last.ckpt", "logs/version_0/metrics.csv",
+        "conf.yml", "command.txt", "best_model.pth", "checkpoints/last.ckpt", "logs/version_0/metrics.csv",
         "eval/all_metrics.csv", "eval/final_metrics.json", "report.md", "spectrograms.png",
         "eval/examples/ex_0/mixture.wav", "eval/examples/ex_0/s1_estimate.wav", "eval/examples/ex_2/s2.wav",
     ]:
@@ -51,6 +59,22 @@ def test_demo_recipe_runs_end_to_end_and_writes_every_promised_file(tmp_path):
     # The published model loads with weights_only=True, as a user would load it.
     conf = torch.load(exp / "best_model.pth", weights_only=True)
     assert conf["model_name"] == "DeepMaskDPRNNTasNet" and conf["model_args"]["mlp_hidden"] == 16
+
+
+def test_published_model_loads_by_name_with_its_card(demo_run, tmp_path, monkeypatch):
+    from asteroid_deepmask import DeepMaskDPRNNTasNet
+    from asteroid_deepmask.models import base
+    from asteroid_deepmask.recipes.publish import publish
+
+    exp = demo_run / "exp" / "deepmask_2src"
+    card = publish(exp, "toy-demo", tmp_path / "pretrained")
+    text = card.read_text()
+    assert "SI-SDRi" in text and "run.sh" in text and '"n_mixtures": 8' in text
+    monkeypatch.setattr(base, "PRETRAINED_DIR", tmp_path / "pretrained")
+    model = DeepMaskDPRNNTasNet.from_pretrained("toy-demo").eval()
+    reference = DeepMaskDPRNNTasNet.from_pretrained(str(exp / "best_model.pth")).eval()
+    wav = torch.randn(1, 4000)
+    torch.testing.assert_close(model(wav), reference(wav), rtol=0, atol=0)
 
 
 def test_demo_recipe_rejects_unknown_options(tmp_path):

@@ -6,6 +6,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only, no display needed
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 
 from ..complexity import count_complexity  # noqa: E402
@@ -23,8 +24,10 @@ def plot_example(example_dir, png_path) -> Path:
     for k, reference in enumerate(references, start=1):
         panels.append((axes[k, 0], reference, f"reference s{k}"))
         panels.append((axes[k, 1], example_dir / f"s{k}_estimate.wav", f"estimate s{k}"))
+    dither = np.random.default_rng(0)
     for ax, path, title in panels:
         wav, rate = sf.read(path)
+        wav = wav + 1e-8 * dither.standard_normal(len(wav))  # so that digital silence has a level
         ax.specgram(wav, NFFT=256, Fs=rate, noverlap=192, cmap="magma", vmin=-130)
         ax.set_title(title, fontsize=9)
         ax.set_ylabel("Hz")

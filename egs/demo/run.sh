@@ -10,6 +10,7 @@
 # Any variable below can be overridden as --name value; --model picks the head, and any
 # key of local/conf.yml can be passed through as --train_args "--key value ...".
 set -euo pipefail
+command_line="$0 $*"
 cd "$(dirname "$0")"
 
 stage=0
@@ -57,6 +58,7 @@ fi
 if [[ $stage -le 3 && $stop_stage -ge 3 ]]; then
   echo "Stage 3: training $model in $exp_dir (logs: $exp_dir/logs, TensorBoard: $exp_dir/tb)"
   split=$json_dir/${n_src}speakers/wav8k/min
+  mkdir -p "$exp_dir" && echo "$command_line" > "$exp_dir/command.txt"
   # shellcheck disable=SC2086  # train_args is a list of options
   $cli train --conf local/conf.yml --exp-dir "$exp_dir" --model "$model" --n_src "$n_src" \
     --n_outputs "$n_outputs" --mlp_hidden "$mlp_hidden" --mask_act "$mask_act" --seed "$seed" \
