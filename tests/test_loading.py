@@ -1,6 +1,7 @@
 """Model files are read with torch.load(weights_only=True); bad files get clear errors."""
 import os
 
+import numpy as np
 import pytest
 import torch
 
@@ -39,9 +40,17 @@ def test_truncated_file_is_refused(tmp_path, model_file):
         load_model_conf(truncated)
 
 
-def test_non_model_file_is_refused(tmp_path):
+@pytest.mark.parametrize("seed", range(20))
+def test_non_model_file_is_refused(tmp_path, seed):
     path = tmp_path / "noise.pth"
-    path.write_bytes(os.urandom(4096))
+    path.write_bytes(np.random.default_rng(seed).bytes(4096))
+    with pytest.raises(ValueError, match="corrupt"):
+        load_model_conf(path)
+
+
+def test_text_file_is_refused(tmp_path):
+    path = tmp_path / "notes.pth"
+    path.write_text("not a model\n" * 100)
     with pytest.raises(ValueError, match="corrupt"):
         load_model_conf(path)
 

@@ -57,8 +57,10 @@ def load_model_conf(path_or_id: Union[str, os.PathLike]) -> dict:
             f"{name!r} was refused by torch.load(weights_only=True): it is corrupt, or it holds "
             f"Python objects other than tensors and plain types, which are never unpickled. {err}"
         ) from None
-    except (RuntimeError, EOFError, OSError) as err:
-        raise ValueError(f"{name!r} is not a readable PyTorch model file (corrupt or truncated?): {err}") from None
+    except Exception as err:  # torch.load fails on garbage in many ways (RuntimeError, EOFError, IndexError, ...)
+        raise ValueError(
+            f"{name!r} is not a readable PyTorch model file (corrupt or truncated?): {type(err).__name__}: {err}"
+        ) from None
     missing = [key for key in REQUIRED_KEYS if not isinstance(conf, dict) or key not in conf]
     if missing:
         found = sorted(conf) if isinstance(conf, dict) else type(conf).__name__
