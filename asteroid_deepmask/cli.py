@@ -44,12 +44,12 @@ def _complexity(args: argparse.Namespace) -> None:
 
 
 def _tts_tools(args: argparse.Namespace) -> None:
-    from .data.tts import install_tts_tools, missing_tts_tools, require_tts_tools
+    from .data.tts import install_tts_tools, require_tts_tools
 
     if args.install:
         install_tts_tools()
     require_tts_tools()
-    print("espeak-ng and flite are installed." if not missing_tts_tools() else "")
+    print("espeak-ng and flite are installed.")
 
 
 def _corpus(args: argparse.Namespace) -> None:

@@ -92,7 +92,7 @@ def install_tts_tools() -> None:
     if not missing_tts_tools():
         return
     if shutil.which("apt-get") is None:
-        raise RuntimeError(f"No apt-get here: install espeak-ng and flite with your package manager.")
+        raise RuntimeError("No apt-get here: install espeak-ng and flite with your package manager.")
     prefix = [] if os.geteuid() == 0 else ["sudo", "-n"]
     subprocess.run(prefix + ["apt-get", "update", "-qq"], check=True)
     subprocess.run(prefix + INSTALL_COMMAND.split(), check=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
