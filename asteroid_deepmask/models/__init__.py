@@ -1,7 +1,7 @@
 """The package's separation models, registered with ``asteroid.models`` on import."""
 import asteroid.models
 
-from .base import DeepMaskBaseModel, load_model_conf
+from .base import DeepMaskBaseModel, load_model_conf, shipped_models
 from .deepmask_dprnn_tasnet import DeepMaskDPRNNTasNet
 from .overseparation_dprnn_tasnet import OverseparationDPRNNTasNet
 
@@ -48,4 +48,4 @@ def make_model(name: str, n_src: int = 2, **kwargs) -> asteroid.models.BaseModel
         ) from None
     return model_class(n_src=n_src, **kwargs)
 
-__all__ = ["DeepMaskBaseModel", "DeepMaskDPRNNTasNet", "OverseparationDPRNNTasNet", "MODELS", "MODEL_ALIASES", "load_model_conf", "make_model"]
+__all__ = ["DeepMaskBaseModel", "DeepMaskDPRNNTasNet", "OverseparationDPRNNTasNet", "MODELS", "MODEL_ALIASES", "load_model_conf", "make_model", "shipped_models"]

@@ -10,7 +10,7 @@
 # Any variable below can be overridden as --name value; --model picks the head, and any
 # key of local/conf.yml can be passed through as --train_args "--key value ...".
 set -euo pipefail
-command_line="$0 $*"
+command_line=$(printf '%q ' "$0" "$@")
 cd "$(dirname "$0")"
 
 stage=0
@@ -74,5 +74,6 @@ fi
 if [[ $stage -le 5 && $stop_stage -ge 5 ]]; then
   echo "Stage 5: report"
   $cli report --exp-dir "$exp_dir"
-  echo "Listen: $(pwd)/$exp_dir/eval/examples/   Look: $(pwd)/$exp_dir/spectrograms.png"
+  exp_abs=$(cd "$exp_dir" && pwd)
+  echo "Listen: $exp_abs/eval/examples/   Look: $exp_abs/spectrograms.png"
 fi
