@@ -55,7 +55,8 @@ def speakers_by_split(seed: int) -> Dict[str, List[str]]:
 def plan_split(split: str, n_src: int, n_mixtures: int, seed: int) -> List[MixtureSpec]:
     """The mixtures of one split: speakers, voices, sentences and gains, all drawn from ``seed``."""
     speakers = speakers_by_split(seed)[split]
-    voices_of = {s: [v for v in voice_bank() if v.speaker == s] for s in speakers}
+    bank = voice_bank()
+    voices_of = {s: [v for v in bank if v.speaker == s] for s in speakers}
     texts = sentences()
     rng = np.random.default_rng([seed, n_src, SPLITS.index(split)])
     plan, names = [], set()

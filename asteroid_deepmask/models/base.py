@@ -41,10 +41,11 @@ def load_model_conf(path_or_id: Union[str, os.PathLike]) -> dict:
         ValueError: the file is not a model file of the expected form.
     """
     name = os.fspath(path_or_id)
+    shipped = shipped_models()
     if os.path.isfile(name):
         local = name
-    elif name in shipped_models():
-        local = str(shipped_models()[name])
+    elif name in shipped:
+        local = str(shipped[name])
     elif _looks_local(name):
         # cached_download would send a mistyped local path to the Hugging Face Hub as a repo id.
         raise FileNotFoundError(f"No model file at {name!r}: expected a file written by model.serialize().")
