@@ -6,7 +6,7 @@ from pathlib import Path
 import yaml
 
 from ..complexity import count_complexity
-from ..models import DeepMaskBaseModel
+from .report import load_evaluated_experiment
 
 MAX_SHIPPED_MB = 20
 
@@ -18,18 +18,14 @@ def publish(exp_dir, name: str, out_dir) -> Path:
     metrics and the command that made the run (``exp_dir/command.txt``, written by the recipes).
     """
     exp_dir, out_dir = Path(exp_dir), Path(out_dir)
+    model, metrics, infos = load_evaluated_experiment(exp_dir)
     model_path = exp_dir / "best_model.pth"
-    metrics_path = exp_dir / "eval" / "final_metrics.json"
-    for required in (model_path, metrics_path, exp_dir / "conf.yml"):
-        if not required.is_file():
-            raise FileNotFoundError(f"{required} is missing: publish needs a trained and evaluated experiment.")
     size_mb = model_path.stat().st_size / 2**20
     if size_mb > MAX_SHIPPED_MB:
         raise ValueError(f"{model_path} is {size_mb:.1f} MB; models shipped with the package must be <= {MAX_SHIPPED_MB} MB.")
-    model = DeepMaskBaseModel.from_pretrained(str(model_path))
+    if not (exp_dir / "conf.yml").is_file():
+        raise FileNotFoundError(f"{exp_dir / 'conf.yml'} is missing: publish needs the run's configuration.")
     conf = yaml.safe_load((exp_dir / "conf.yml").read_text())
-    metrics = json.loads(metrics_path.read_text())
-    infos = json.loads((exp_dir / "best_model.json").read_text()) if (exp_dir / "best_model.json").is_file() else {}
     command = (exp_dir / "command.txt").read_text().strip() if (exp_dir / "command.txt").is_file() else "(not recorded)"
     corpus = _corpus_settings(conf)
     cost = count_complexity(model)

@@ -40,16 +40,24 @@ def plot_example(example_dir, png_path) -> Path:
     return png_path
 
 
+def load_evaluated_experiment(exp_dir):
+    """The model, test means and training facts of a trained and evaluated experiment folder."""
+    exp_dir = Path(exp_dir)
+    for required in (exp_dir / "best_model.pth", exp_dir / "eval" / "final_metrics.json"):
+        if not required.is_file():
+            raise FileNotFoundError(f"{required} is missing: train and evaluate the experiment first.")
+    model = DeepMaskBaseModel.from_pretrained(str(exp_dir / "best_model.pth"))
+    final = json.loads((exp_dir / "eval" / "final_metrics.json").read_text())
+    infos_path = exp_dir / "best_model.json"
+    infos = json.loads(infos_path.read_text()) if infos_path.is_file() else {}
+    return model, final, infos
+
+
 def write_report(exp_dir) -> Path:
     """``report.md`` and ``spectrograms.png`` in ``exp_dir`` from its model and ``eval/`` results."""
     exp_dir = Path(exp_dir)
-    metrics_path = exp_dir / "eval" / "final_metrics.json"
-    if not metrics_path.is_file():
-        raise FileNotFoundError(f"No {metrics_path}: run the evaluation stage first.")
-    final = json.loads(metrics_path.read_text())
-    model = DeepMaskBaseModel.from_pretrained(str(exp_dir / "best_model.pth"))
+    model, final, infos = load_evaluated_experiment(exp_dir)
     cost = count_complexity(model, seconds=4.0)
-    infos = json.loads((exp_dir / "best_model.json").read_text()) if (exp_dir / "best_model.json").exists() else {}
     lines = [
         f"# {exp_dir.name}: {type(model).__name__}",
         "",
