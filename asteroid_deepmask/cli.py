@@ -97,6 +97,7 @@ def _evaluate(args: argparse.Namespace) -> None:
         n_src=conf["data"]["n_src"],
         n_examples=args.n_examples,
         max_utterances=args.max_utterances,
+        device=args.device,
     )
     print(json.dumps(final, indent=2))
 
@@ -112,7 +113,8 @@ def _report(args: argparse.Namespace) -> None:
 def _publish(args: argparse.Namespace) -> None:
     from .recipes.publish import publish
 
-    print(publish(args.exp_dir, args.name, args.out_dir).read_text())
+    notes = Path(args.notes).read_text() if args.notes else None
+    print(publish(args.exp_dir, args.name, args.out_dir, notes=notes).read_text())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -171,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--test-dir", help="json folder of the test set (default: the configuration's)")
     evaluate.add_argument("--n-examples", type=int, default=3, help="example wavs to write")
     evaluate.add_argument("--max-utterances", type=int, default=None)
+    evaluate.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     evaluate.set_defaults(func=_evaluate)
 
     report = commands.add_parser("report", help="markdown table and spectrogram figure of an evaluated experiment")
@@ -181,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--exp-dir", required=True)
     publish.add_argument("--name", required=True, help="model name, e.g. deepmask-demo-2src")
     publish.add_argument("--out-dir", required=True, help="where to write NAME.pth and NAME.md")
+    publish.add_argument("--notes", help="a markdown file added to the card as its Notes (what the run's files cannot tell)")
     publish.set_defaults(func=_publish)
     return parser
 

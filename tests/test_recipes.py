@@ -67,14 +67,28 @@ def test_published_model_loads_by_name_with_its_card(demo_run, tmp_path, monkeyp
     from asteroid_deepmask.recipes.publish import publish
 
     exp = demo_run / "exp" / "deepmask_2src"
-    card = publish(exp, "toy-demo", tmp_path / "pretrained")
+    card = publish(exp, "toy-demo", tmp_path / "pretrained", notes="- trained on a toy corpus")
     text = card.read_text()
     assert "SI-SDRi" in text and "run.sh" in text and '"n_mixtures": 8' in text
+    assert "## Notes\n\n- trained on a toy corpus\n" in text
+    # The corpus settings come from what training recorded, not from wherever the data is now.
+    recorded = json.loads((exp / "corpus.json").read_text())
+    assert recorded["train_dir"]["n_mixtures"] == 8 and recorded["test_dir"]["split"] == "tt"
     monkeypatch.setattr(base, "PRETRAINED_DIR", tmp_path / "pretrained")
     model = DeepMaskDPRNNTasNet.from_pretrained("toy-demo").eval()
     reference = DeepMaskDPRNNTasNet.from_pretrained(str(exp / "best_model.pth")).eval()
     wav = torch.randn(1, 4000)
     torch.testing.assert_close(model(wav), reference(wav), rtol=0, atol=0)
+
+
+def test_max_time_reaches_lightning_as_a_budget():
+    from datetime import timedelta
+
+    from asteroid_deepmask.recipes.train import _max_time
+
+    assert _max_time(None) is None and _max_time("None") is None
+    assert _max_time(330) == timedelta(seconds=330)
+    assert _max_time("00:00:05:30") == "00:00:05:30"
 
 
 def test_demo_recipe_rejects_unknown_options(tmp_path):

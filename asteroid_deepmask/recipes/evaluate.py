@@ -45,20 +45,24 @@ def utterance_metrics(mixture: np.ndarray, sources: np.ndarray, estimates: np.nd
     }
 
 
-def evaluate(model_path, test_dir, out_dir, n_src: int, n_examples: int = 3, max_utterances: int = None) -> dict:
+def evaluate(
+    model_path, test_dir, out_dir, n_src: int, n_examples: int = 3, max_utterances: int = None, device: str = None
+) -> dict:
     """Separate every test mixture, write ``all_metrics.csv``, ``final_metrics.json`` and
-    ``examples/ex_*/{mixture,s1,...,s1_estimate,...}.wav``; returns the means."""
+    ``examples/ex_*/{mixture,s1,...,s1_estimate,...}.wav``; returns the means.
+    ``device`` defaults to the GPU when there is one."""
     out_dir = Path(out_dir)
     if not (Path(test_dir) / "mix.json").is_file():
         raise FileNotFoundError(f"No test metadata at {test_dir}: expected mix.json (run the metadata stage).")
-    model = DeepMaskBaseModel.from_pretrained(str(model_path)).eval()
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    model = DeepMaskBaseModel.from_pretrained(str(model_path)).eval().to(device)
     dataset = Wsj0mixDataset(str(test_dir), n_src=n_src, sample_rate=model.sample_rate, segment=None)
     count = len(dataset) if max_utterances is None else min(max_utterances, len(dataset))
     rows = []
     for idx in tqdm(range(count), desc="evaluate", unit="utt"):
         mixture, sources = dataset[idx]
         with torch.inference_mode():
-            estimates = model(mixture[None])[0]
+            estimates = model(mixture[None].to(device))[0].cpu()
         metrics = utterance_metrics(mixture.numpy(), sources.numpy(), estimates.numpy())
         perm = metrics.pop("perm")
         rows.append({"utterance": Path(dataset.mix[idx][0]).name, **metrics})

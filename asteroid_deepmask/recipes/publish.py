@@ -11,11 +11,12 @@ from .report import load_evaluated_experiment
 MAX_SHIPPED_MB = 20
 
 
-def publish(exp_dir, name: str, out_dir) -> Path:
+def publish(exp_dir, name: str, out_dir, notes: str = None) -> Path:
     """Copy ``exp_dir/best_model.pth`` to ``out_dir/{name}.pth`` and write ``out_dir/{name}.md``.
 
     The card has the configuration, the corpus and seed, training time and hardware, the test
-    metrics and the command that made the run (``exp_dir/command.txt``, written by the recipes).
+    metrics and the command that made the run (``exp_dir/command.txt``, written by the recipes);
+    ``notes`` (markdown) adds what the run's files cannot tell, e.g. how the corpus was made.
     """
     exp_dir, out_dir = Path(exp_dir), Path(out_dir)
     model, metrics, infos = load_evaluated_experiment(exp_dir)
@@ -27,7 +28,8 @@ def publish(exp_dir, name: str, out_dir) -> Path:
         raise FileNotFoundError(f"{exp_dir / 'conf.yml'} is missing: publish needs the run's configuration.")
     conf = yaml.safe_load((exp_dir / "conf.yml").read_text())
     command = (exp_dir / "command.txt").read_text().strip() if (exp_dir / "command.txt").is_file() else "(not recorded)"
-    corpus = _corpus_settings(conf)
+    corpus_file = exp_dir / "corpus.json"  # written by training, from the data it read
+    corpus = json.loads(corpus_file.read_text()) if corpus_file.is_file() else None
     cost = count_complexity(model)
     out_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(model_path, out_dir / f"{name}.pth")
@@ -66,12 +68,13 @@ def publish(exp_dir, name: str, out_dir) -> Path:
         "",
         "## Data and training",
         "",
-        f"- Corpus: {json.dumps(corpus)}",
+        f"- Corpus: {json.dumps(corpus) if corpus else '(not recorded by the training run)'}",
         f"- Training: {json.dumps(conf['training'])}",
         f"- Optimiser: {json.dumps(conf['optim'])}",
         f"- Run: {json.dumps(infos.get('training', {}))}",
         f"- Software: {json.dumps(infos.get('software_versions', {}))}",
         "",
+        *(["## Notes", "", notes.strip(), ""] if notes else []),
         "## Command",
         "",
         "```bash",
@@ -81,17 +84,3 @@ def publish(exp_dir, name: str, out_dir) -> Path:
     card_path = out_dir / f"{name}.md"
     card_path.write_text("\n".join(card) + "\n")
     return card_path
-
-
-def _corpus_settings(conf: dict) -> dict:
-    """The generator settings of the training corpus, from its splits' ``corpus.json``, when found."""
-    settings = {}
-    for key in ("train_dir", "valid_dir", "test_dir"):
-        mix_json = Path(conf["data"][key]) / "mix.json"
-        if not mix_json.is_file():
-            continue
-        first_wav = Path(json.loads(mix_json.read_text())[0][0])
-        marker = first_wav.parent.parent / "corpus.json"
-        if marker.is_file():
-            settings[key] = json.loads(marker.read_text())["settings"]
-    return settings

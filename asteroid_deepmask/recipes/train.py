@@ -10,6 +10,7 @@ import logging
 import os
 import platform
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -73,6 +74,29 @@ def _check_json_dir(path, what: str) -> None:
         )
 
 
+def corpus_settings(conf: dict) -> dict:
+    """The generator settings of the training corpus, from its splits' ``corpus.json``, when found."""
+    settings = {}
+    for key in ("train_dir", "valid_dir", "test_dir"):
+        mix_json = Path(conf["data"][key]) / "mix.json"
+        if not mix_json.is_file():
+            continue
+        first_wav = Path(json.loads(mix_json.read_text())[0][0])
+        marker = first_wav.parent.parent / "corpus.json"
+        if marker.is_file():
+            settings[key] = json.loads(marker.read_text())["settings"]
+    return settings
+
+
+def _max_time(value):
+    """Lightning's ``max_time`` from the conf: None, seconds, or "DD:HH:MM:SS"."""
+    if value in (None, "", "None", 0):
+        return None
+    if isinstance(value, (int, float)):
+        return timedelta(seconds=value)
+    return str(value)
+
+
 def train(conf: dict, exp_dir) -> Path:
     """Train (or resume) the model of ``conf`` in ``exp_dir``; returns the path of ``best_model.pth``."""
     exp_dir = Path(exp_dir)
@@ -81,6 +105,8 @@ def train(conf: dict, exp_dir) -> Path:
     _check_json_dir(data["train_dir"], "training")
     _check_json_dir(data["valid_dir"], "validation")
     (exp_dir / "conf.yml").write_text(yaml.safe_dump(conf))
+    # Recorded now, from the data actually read, for the model card written later.
+    (exp_dir / "corpus.json").write_text(json.dumps(corpus_settings(conf), indent=2))
     pl.seed_everything(training["seed"], workers=True)
 
     def loader(json_dir, shuffle):
@@ -125,6 +151,7 @@ def train(conf: dict, exp_dir) -> Path:
     trainer = pl.Trainer(
         default_root_dir=exp_dir,
         max_epochs=training["max_epochs"],
+        max_time=_max_time(training.get("max_time")),
         limit_train_batches=training.get("limit_train_batches") or 1.0,
         callbacks=callbacks,
         logger=[CSVLogger(exp_dir, name="logs"), TensorBoardLogger(exp_dir, name="tb")],
@@ -148,6 +175,7 @@ def train(conf: dict, exp_dir) -> Path:
         "devices": trainer.num_devices * trainer.num_nodes,
         "torch_threads": torch.get_num_threads(),
         "cpu": platform.processor() or platform.machine(),
+        "gpu": torch.cuda.get_device_name(0) if trainer.accelerator.__class__.__name__ == "CUDAAccelerator" else None,
         "wall_time_s": round(time.time() - started, 1),
         "resumed": resumed,
     }
