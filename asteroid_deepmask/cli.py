@@ -60,6 +60,18 @@ def _corpus(args: argparse.Namespace) -> None:
         print(directory)
 
 
+def _wsj0_convert(args: argparse.Namespace) -> None:
+    from .data import wsj0
+
+    print(wsj0.convert_wsj0_tree(args.wsj0_root, args.out_dir, tools_dir=args.tools_dir, workers=args.workers))
+
+
+def _wsj0mix_create(args: argparse.Namespace) -> None:
+    from .data import wsj0
+
+    print(wsj0.create_wsj0mix(args.wav_root, args.lists, args.out_dir, args.n_src, workers=args.workers))
+
+
 def _metadata(args: argparse.Namespace) -> None:
     from .data import split_dir, write_wsj0mix_metadata
     from .data.corpus import SPLITS
@@ -153,6 +165,21 @@ def build_parser() -> argparse.ArgumentParser:
     corpus.add_argument("--workers", type=int, default=None, help="parallel processes (default: all cores)")
     corpus.set_defaults(func=_corpus)
 
+    convert = commands.add_parser("wsj0-convert", help="WSJ0's SPHERE files to a wav tree (wsj0/si_tr_s/...)")
+    convert.add_argument("--wsj0-root", required=True, help="the WSJ0 (LDC93S6A) disks, or an already-converted wav tree")
+    convert.add_argument("--out-dir", required=True, help="where the wav tree goes (unused if --wsj0-root is one)")
+    convert.add_argument("--tools-dir", default=None, help="where sph2pipe is built if needed (default: OUT_DIR/../tools)")
+    convert.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    convert.set_defaults(func=_wsj0_convert)
+
+    create = commands.add_parser("wsj0mix-create", help="wsj0-2mix / wsj0-3mix (8 kHz, min) from the standard lists")
+    create.add_argument("--wav-root", required=True, help="the converted WSJ0 tree (holding wsj0/si_tr_s/...)")
+    create.add_argument("--out-dir", required=True, help="corpus root: {n}speakers/wav8k/min/{tr,cv,tt}/...")
+    create.add_argument("--n-src", type=int, required=True, choices=(2, 3))
+    create.add_argument("--lists", default=None, help="MERL's mixture lists: a folder, the zip, or its URL (default: download)")
+    create.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    create.set_defaults(func=_wsj0mix_create)
+
     metadata = commands.add_parser("metadata", help="write the json files Asteroid's Wsj0mixDataset reads")
     metadata.add_argument("--corpus-dir", required=True, help="a wsj0-mix style root ({n}speakers/wav8k/min/...)")
     metadata.add_argument("--json-dir", required=True, help="where to write {n}speakers/wav8k/min/{split}/*.json")
@@ -192,12 +219,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[List[str]] = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
     args, extra = build_parser().parse_known_args(argv)
-    if getattr(args, "takes_extra", False):
-        args.func(args, extra)
-    elif extra:
+    if extra and not getattr(args, "takes_extra", False):
         raise SystemExit(f"error: unrecognized arguments: {' '.join(extra)}")
-    else:
-        args.func(args)
+    try:
+        args.func(args, extra) if getattr(args, "takes_extra", False) else args.func(args)
+    except (FileNotFoundError, ValueError, RuntimeError) as err:
+        # Bad paths and inputs: the message says what was expected; the traceback helps nobody.
+        logging.getLogger("asteroid_deepmask").debug("traceback", exc_info=True)
+        raise SystemExit(f"error: {err}")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@
 #   3 train     Asteroid System + Lightning, the paper's loss and optimiser; resumes if killed
 #   4 evaluate  SI-SDRi / SDRi per utterance, means, example wavs
 #   5 report    markdown table and spectrogram figure
+#   6 publish   model file and model card (run it with --stop_stage 6)
 # Any variable below can be overridden as --name value; --model picks the head, and any
 # key of local/conf.yml can be passed through as --train_args "--key value ...".
 set -euo pipefail
@@ -14,7 +15,7 @@ command_line=$(printf '%q ' "$0" "$@")
 cd "$(dirname "$0")"
 
 stage=0
-stop_stage=5
+stop_stage=5           # 6 also publishes
 tag=""                 # experiment name; default: derived from the model
 python=python          # the Python with asteroid-deepmask installed
 corpus_dir=corpus      # the generated wavs
@@ -55,25 +56,6 @@ if [[ $stage -le 2 && $stop_stage -ge 2 ]]; then
   $cli metadata --corpus-dir "$corpus_dir" --json-dir "$json_dir" --n-src "$n_src"
 fi
 
-if [[ $stage -le 3 && $stop_stage -ge 3 ]]; then
-  echo "Stage 3: training $model in $exp_dir (logs: $exp_dir/logs, TensorBoard: $exp_dir/tb)"
-  split=$json_dir/${n_src}speakers/wav8k/min
-  mkdir -p "$exp_dir" && echo "$command_line" > "$exp_dir/command.txt"
-  # shellcheck disable=SC2086  # train_args is a list of options
-  $cli train --conf local/conf.yml --exp-dir "$exp_dir" --model "$model" --n_src "$n_src" \
-    --n_outputs "$n_outputs" --mlp_hidden "$mlp_hidden" --mask_act "$mask_act" --seed "$seed" \
-    --max_epochs "$max_epochs" --train_dir "$split/tr" --valid_dir "$split/cv" --test_dir "$split/tt" \
-    $train_args
-fi
-
-if [[ $stage -le 4 && $stop_stage -ge 4 ]]; then
-  echo "Stage 4: evaluation in $exp_dir/eval"
-  $cli evaluate --exp-dir "$exp_dir"
-fi
-
-if [[ $stage -le 5 && $stop_stage -ge 5 ]]; then
-  echo "Stage 5: report"
-  $cli report --exp-dir "$exp_dir"
-  exp_abs=$(cd "$exp_dir" && pwd)
-  echo "Listen: $exp_abs/eval/examples/   Look: $exp_abs/spectrograms.png"
-fi
+conf=local/conf.yml
+json_split=$json_dir/${n_src}speakers/wav8k/min
+. ../utils/experiment_stages.sh

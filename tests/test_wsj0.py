@@ -1,0 +1,243 @@
+"""WSJ0 -> wsj0-2mix / wsj0-3mix on a fake WSJ0 (real folder and file names, SPHERE files),
+and the wsj0 recipes end to end at toy size."""
+import json
+import os
+import stat
+import subprocess
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+import torch
+from scipy.signal import resample_poly
+
+from asteroid_deepmask.data import wsj0
+from asteroid_deepmask.data.p56 import active_level
+
+ROOT = Path(__file__).resolve().parents[1]
+TOY_TRAIN_ARGS = (
+    "--batch_size 2 --n_repeats 1 --bn_chan 16 --hid_size 16 --n_filters 32 --chunk_size 20 "
+    "--hop_size 10 --segment 1.0 --num_workers 0 --checkpoint_every_n_steps 2 --mlp_hidden 16 --max_epochs 1"
+)
+# WSJ0 speakers and utterance ids in the real naming (speaker folder = first 3 characters).
+FOLDERS = {"si_tr_s": ["01t", "40b", "20g", "01z"], "si_dt_05": ["050", "051"], "si_et_05": ["440", "441"]}
+
+
+def write_sphere(path: Path, samples: np.ndarray, rate: int = 16000, coding: str = "pcm") -> None:
+    """A NIST SPHERE file as on the WSJ0 disks (16-bit little-endian; 1024-byte header)."""
+    fields = [
+        "NIST_1A", "   1024", f"sample_count -i {len(samples)}", f"sample_rate -i {rate}", "channel_count -i 1",
+        "sample_n_bytes -i 2", "sample_byte_format -s2 01", f"sample_coding -s{len(coding)} {coding}", "end_head",
+    ]
+    header = ("\n".join(fields) + "\n").encode().ljust(1024, b" ")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(header + samples.astype("<i2").tobytes())
+
+
+def _speech_like(rng, seconds: float, rate: int = 16000) -> np.ndarray:
+    """Bursts of harmonic sound with pauses, so that the active level differs from the RMS."""
+    t = np.arange(int(seconds * rate)) / rate
+    f0 = rng.uniform(90, 250)
+    voiced = sum(np.sin(2 * np.pi * f0 * k * t + rng.uniform(0, 6)) / k for k in range(1, 6))
+    gate = (np.sin(2 * np.pi * rng.uniform(1.5, 3.0) * t) > -0.2).astype(float)
+    return (voiced * gate * rng.uniform(2000, 6000)).clip(-32768, 32767)
+
+
+@pytest.fixture(scope="module")
+def fake_wsj0(tmp_path_factory):
+    """Disks 11-1.1 and 11-6.1 as LDC ships them, and MERL-style lists (zip) for 2 and 3 speakers."""
+    root = tmp_path_factory.mktemp("wsj0")
+    rng = np.random.default_rng(0)
+    utterances = {}
+    for folder, speakers in FOLDERS.items():
+        disk = "11-1.1" if folder == "si_tr_s" else "11-6.1"
+        for speaker in speakers:
+            for k in range(2):
+                utt = f"{speaker}{'ac'[k]}010{k}"
+                write_sphere(root / "disks" / disk / "wsj0" / folder / speaker / f"{utt}.wv1", _speech_like(rng, rng.uniform(1.3, 2.0)))
+                utterances.setdefault(folder, []).append(f"wsj0/{folder}/{speaker}/{utt}.wav")
+    lists = root / "lists"
+    lists.mkdir()
+    pools = {"tr": utterances["si_tr_s"], "cv": utterances["si_tr_s"], "tt": utterances["si_dt_05"] + utterances["si_et_05"]}
+    for n_src in (2, 3):
+        for split, pool in pools.items():
+            lines = []
+            for i in range(4):
+                paths = [pool[(i + 2 * j) % len(pool)] for j in range(n_src)]
+                gains = [round(float(rng.uniform(-2.5, 2.5)), 5) for _ in range(n_src)]
+                if n_src == 2:
+                    gains[1] = -gains[0]
+                lines.append(" ".join(f"{p} {g:g}" for p, g in zip(paths, gains)))
+            (lists / f"mix_{n_src}_spk_{split}.txt").write_text("\n".join(lines) + "\n")
+    with zipfile.ZipFile(root / "create-speaker-mixtures.zip", "w") as zf:
+        for path in lists.iterdir():
+            zf.write(path, f"create-speaker-mixtures/{path.name}")
+    return root
+
+
+def test_sphere_files_convert_to_the_merged_wav_tree(fake_wsj0, tmp_path):
+    out = wsj0.convert_wsj0_tree(fake_wsj0 / "disks", tmp_path / "wav", workers=1)
+    wav = out / "wsj0" / "si_tr_s" / "01t" / "01ta0100.wav"
+    data, rate = sf.read(wav, dtype="int16")
+    raw = (fake_wsj0 / "disks" / "11-1.1" / "wsj0" / "si_tr_s" / "01t" / "01ta0100.wv1").read_bytes()[1024:]
+    assert rate == 16000 and np.array_equal(data, np.frombuffer(raw, "<i2"))
+    assert len(list(out.rglob("*.wav"))) == 16 and (out / "done.json").is_file()
+    # An already-converted tree is used as it is.
+    assert wsj0.convert_wsj0_tree(out, tmp_path / "unused") == out and not (tmp_path / "unused").exists()
+
+
+def test_wrong_wsj0_root_names_what_was_expected(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist.*11-1.1/wsj0/si_tr_s"):
+        wsj0.convert_wsj0_tree(tmp_path / "nowhere", tmp_path / "wav")
+    (tmp_path / "empty" / "other").mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match="No WSJ0 utterances.*wv1"):
+        wsj0.convert_wsj0_tree(tmp_path / "empty", tmp_path / "wav")
+    not_sphere = tmp_path / "x.wv1"
+    not_sphere.write_bytes(b"RIFF....")
+    with pytest.raises(ValueError, match="not a NIST SPHERE"):
+        wsj0.read_sphere(not_sphere)
+
+
+def test_shorten_files_need_sph2pipe_and_go_through_it(tmp_path):
+    path = tmp_path / "a.wv1"
+    write_sphere(path, np.zeros(100), coding="pcm,embedded-shorten-v2.00")
+    with pytest.raises(RuntimeError, match="shorten-compressed: sph2pipe is needed"):
+        wsj0.read_sphere(path)
+    # A stand-in sph2pipe that decodes to a known wav on stdout, called as the real one is.
+    fake = tmp_path / "sph2pipe"
+    fake.write_text(
+        f"#!{sys.executable}\nimport io, sys, numpy, soundfile\n"
+        "assert sys.argv[1:3] == ['-f', 'wav']\n"
+        "out = io.BytesIO()\n"
+        "soundfile.write(out, numpy.full(50, 0.25), 16000, format='WAV', subtype='PCM_16')\n"
+        "sys.stdout.buffer.write(out.getvalue())\n"
+    )
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    data, rate = wsj0.read_sphere(path, fake)
+    assert rate == 16000 and data.shape == (50,) and np.allclose(data, 0.25)
+
+
+def test_sph2pipe_is_downloaded_and_compiled(tmp_path):
+    source = tmp_path / "src" / "sph2pipe_v2.5"
+    source.mkdir(parents=True)
+    (source / "sph2pipe.c").write_text('#include <stdio.h>\nint main(void) { puts("sph2pipe"); return 0; }\n')
+    archive = tmp_path / "sph2pipe_v2.5.tar.gz"
+    with tarfile.open(archive, "w:gz") as tf:
+        tf.add(source, arcname="sph2pipe_v2.5")
+    # The first URL fails, the second (a mirror) answers: the real download path, on local files.
+    binary = wsj0.build_sph2pipe(tmp_path / "tools", [f"file://{tmp_path}/missing.tar.gz", archive.as_uri()])
+    assert subprocess.run([str(binary)], capture_output=True, text=True).stdout == "sph2pipe\n"
+
+
+@pytest.mark.parametrize("n_src", [2, 3])
+def test_created_mixtures_are_the_sum_of_their_scaled_sources(fake_wsj0, tmp_path, n_src):
+    wav_root = wsj0.convert_wsj0_tree(fake_wsj0 / "disks", tmp_path / "wav", workers=1)
+    lists = wsj0.fetch_mixture_lists(tmp_path / "lists", n_src, (fake_wsj0 / "create-speaker-mixtures.zip").as_uri())
+    corpus = wsj0.create_wsj0mix(wav_root, lists, tmp_path / "mix", n_src, workers=2)
+    for split in ("tr", "cv", "tt"):
+        entries = wsj0.read_mixture_list(lists[split])
+        names = sorted(p.name for p in (corpus / split / "mix").glob("*.wav"))
+        assert names == sorted(wsj0.mixture_name(pairs) for pairs in entries)
+        for pairs in entries:
+            name = wsj0.mixture_name(pairs)
+            mixture, rate = sf.read(corpus / split / "mix" / name)
+            sources = np.stack([sf.read(corpus / split / f"s{k}" / name)[0] for k in range(1, n_src + 1)])
+            assert rate == 8000
+            # The sum holds to 16-bit rounding; the loudest signal peaks at 0.9.
+            np.testing.assert_allclose(mixture, sources.sum(0), atol=n_src / 32768)
+            assert abs(max(np.abs(mixture).max(), np.abs(sources).max()) - 0.9) < 1e-3
+            # Each source is its utterance at 8 kHz, at active level 0 dB (P.56, measured on the whole
+            # utterance as MERL's script does), times its listed gain: one common factor remains.
+            factors = []
+            for (path, gain), source in zip(pairs, sources):
+                full = resample_poly(sf.read(wav_root / path)[0], 1, 2)
+                expected = (full / np.sqrt(active_level(full, 8000)) * 10 ** (float(gain) / 20))[: len(source)]
+                factor = float(source @ expected / (expected @ expected))
+                np.testing.assert_allclose(source, factor * expected, atol=2 / 32768)
+                factors.append(factor)
+            np.testing.assert_allclose(factors, factors[0], rtol=1e-3)
+            # "min": as long as the shortest source after resampling.
+            shortest = min(sf.info(str(wav_root / path)).frames for path, _ in pairs) // 2
+            assert abs(len(mixture) - shortest) <= 1
+    # A finished split is kept: nothing is rewritten.
+    stamp = (corpus / "tr" / "mix").stat().st_mtime_ns
+    wsj0.create_wsj0mix(wav_root, lists, tmp_path / "mix", n_src, workers=1)
+    assert (corpus / "tr" / "mix").stat().st_mtime_ns == stamp
+
+
+def test_a_half_written_split_is_finished_not_trusted(fake_wsj0, tmp_path):
+    wav_root = wsj0.convert_wsj0_tree(fake_wsj0 / "disks", tmp_path / "wav", workers=1)
+    lists = wsj0.fetch_mixture_lists(tmp_path / "lists", 2, str(fake_wsj0 / "lists"))
+    corpus = wsj0.create_wsj0mix(wav_root, lists, tmp_path / "mix", 2, workers=1)
+    victim = sorted((corpus / "cv" / "mix").glob("*.wav"))[0]
+    victim.unlink()
+    (corpus / "cv" / "done.json").unlink()  # as if killed before the split was finished
+    wsj0.create_wsj0mix(wav_root, lists, tmp_path / "mix", 2, workers=1)
+    assert victim.is_file() and (corpus / "cv" / "done.json").is_file()
+
+
+def test_missing_list_entries_and_lists_are_clear_errors(fake_wsj0, tmp_path):
+    with pytest.raises(FileNotFoundError, match="mix_2_spk_tr.txt"):
+        wsj0.fetch_mixture_lists(tmp_path / "lists", 2, str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="is not under.*--wsj0_root"):
+        wsj0.resolve_list_path(tmp_path, "wsj0/si_tr_s/01t/01to030v.wav")
+    bad = tmp_path / "bad.txt"
+    bad.write_text("wsj0/si_tr_s/01t/a.wav 0.5 wsj0/si_tr_s/01t/b.wav\n")
+    with pytest.raises(ValueError, match="bad.txt:1: expected 'path gain' pairs"):
+        wsj0.read_mixture_list(bad)
+
+
+def test_active_level_is_scale_invariant_and_ignores_pauses():
+    rate = 8000
+    tone = 0.5 * np.sin(2 * np.pi * 200 * np.arange(rate) / rate)
+    assert abs(10 * np.log10(active_level(tone, rate) / 0.125)) < 0.2  # a steady tone: its power
+    with_pauses = np.concatenate([tone, np.zeros(3 * rate), tone])
+    # Pauses do not lower the active level much (the RMS drops by 4 dB here).
+    assert abs(10 * np.log10(active_level(with_pauses, rate) / active_level(tone, rate))) < 1.0
+    np.testing.assert_allclose(active_level(10 * with_pauses, rate), 100 * active_level(with_pauses, rate))
+    with pytest.raises(ValueError, match="digital silence"):
+        active_level(np.zeros(100), rate)
+
+
+def _recipe(recipe, cwd, *args):
+    command = ["bash", str(ROOT / "egs" / recipe / "run.sh"), "--python", sys.executable, *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=cwd)
+
+
+@pytest.mark.parametrize("recipe,n_src", [("wsj0-2mix", 2), ("wsj0-3mix", 3)])
+def test_wsj0_recipe_runs_end_to_end_from_the_disks(fake_wsj0, tmp_path, recipe, n_src):
+    lists = fake_wsj0 / "create-speaker-mixtures.zip"
+    result = _recipe(
+        recipe, tmp_path, "--wsj0_root", str(fake_wsj0 / "disks"), "--mixture_lists", str(lists), "--workers", "2",
+        "--model", "overseparation", "--n_outputs", str(2 * n_src), "--train_args", TOY_TRAIN_ARGS,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    split = tmp_path / "data" / "wsj0-mix" / f"{n_src}speakers" / "wav8k" / "min" / "tt"
+    assert len(list((split / "mix").glob("*.wav"))) == 4 and (split / f"s{n_src}").is_dir()
+    exp = tmp_path / "exp" / f"overseparation_{n_src}src"
+    for name in [
+        "conf.yml", "command.txt", "corpus.json", "best_model.pth", "checkpoints/last.ckpt", "eval/all_metrics.csv",
+        "eval/final_metrics.json", "report.md", "spectrograms.png", f"publish/overseparation_{n_src}src.pth",
+        f"publish/overseparation_{n_src}src.md",
+    ]:
+        assert (exp / name).is_file(), name
+    table = pd.read_csv(exp / "eval" / "all_metrics.csv")
+    assert list(table.columns[:7]) == ["utterance", "si_sdr", "si_sdri", "sdr", "sdri", "input_si_sdr", "input_sdr"]
+    assert len(table) == 4
+    conf = torch.load(exp / "best_model.pth", weights_only=True)
+    assert conf["model_args"]["n_src"] == n_src and conf["model_args"]["n_outputs"] == 2 * n_src
+    # A re-run skips the finished data stages and says so through their markers.
+    again = _recipe(recipe, tmp_path, "--wsj0_root", str(fake_wsj0 / "disks"), "--stop_stage", "2")
+    assert again.returncode == 0 and "sphere to wav" not in again.stderr
+
+
+def test_wsj0_recipe_needs_a_wsj0_root_or_a_corpus(tmp_path):
+    result = _recipe("wsj0-2mix", tmp_path)
+    assert result.returncode != 0 and "--wsj0_root is needed" in result.stderr
+    result = _recipe("wsj0-2mix", tmp_path, "--wsj0_root", str(tmp_path / "nowhere"))
+    assert result.returncode != 0 and "error: --wsj0_root" in result.stderr and "11-1.1/wsj0" in result.stderr
