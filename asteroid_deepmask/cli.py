@@ -72,6 +72,22 @@ def _wsj0mix_create(args: argparse.Namespace) -> None:
     print(wsj0.create_wsj0mix(args.wav_root, args.lists, args.out_dir, args.n_src, workers=args.workers))
 
 
+def _whamr_create(args: argparse.Namespace) -> None:
+    from .data import whamr
+
+    work_dir = Path(args.work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    scripts = whamr.fetch_whamr_scripts(work_dir, args.scripts)
+    noise = whamr.fetch_wham_noise(work_dir, args.noise)
+    print(whamr.create_whamr(scripts, args.wav_root, noise, args.out_dir, python=args.script_python))
+
+
+def _whamr_metadata(args: argparse.Namespace) -> None:
+    from .data.whamr import write_whamr_metadata
+
+    print(write_whamr_metadata(args.whamr_dir, args.json_dir))
+
+
 def _metadata(args: argparse.Namespace) -> None:
     from .data import split_dir, write_wsj0mix_metadata
     from .data.corpus import SPLITS
@@ -110,6 +126,7 @@ def _evaluate(args: argparse.Namespace) -> None:
         n_examples=args.n_examples,
         max_utterances=args.max_utterances,
         device=args.device,
+        data_conf=conf["data"],
     )
     print(json.dumps(final, indent=2))
 
@@ -179,6 +196,20 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--lists", default=None, help="MERL's mixture lists: a folder, the zip, or its URL (default: download)")
     create.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     create.set_defaults(func=_wsj0mix_create)
+
+    whamr = commands.add_parser("whamr-create", help="WHAMR! with its official scripts (they need pyroomacoustics)")
+    whamr.add_argument("--wav-root", required=True, help="the converted WSJ0 tree (holding wsj0/si_tr_s/...)")
+    whamr.add_argument("--out-dir", required=True, help="WHAMR! root: wav8k/min/{tr,cv,tt}/...")
+    whamr.add_argument("--work-dir", required=True, help="where downloads and the scripts go")
+    whamr.add_argument("--scripts", default=None, help="WHAMR! scripts: folder, .tar.gz or URL (default: download)")
+    whamr.add_argument("--noise", default=None, help="WHAM! noise: folder, zip or URL (default: download, 17 GB)")
+    whamr.add_argument("--script-python", default=None, help="the Python that runs the scripts (default: this one)")
+    whamr.set_defaults(func=_whamr_create)
+
+    whamr_meta = commands.add_parser("whamr-metadata", help="json files for WhamrDataset / Asteroid's WhamRDataset")
+    whamr_meta.add_argument("--whamr-dir", required=True, help="WHAMR! root (holding wav8k/min/...)")
+    whamr_meta.add_argument("--json-dir", required=True, help="where to write {tr,cv,tt}/*.json")
+    whamr_meta.set_defaults(func=_whamr_metadata)
 
     metadata = commands.add_parser("metadata", help="write the json files Asteroid's Wsj0mixDataset reads")
     metadata.add_argument("--corpus-dir", required=True, help="a wsj0-mix style root ({n}speakers/wav8k/min/...)")

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 import torch
-from asteroid.data import Wsj0mixDataset
 from tqdm import tqdm
 
+from ..data.datasets import make_dataset
 from ..models import DeepMaskBaseModel
 
 log = logging.getLogger(__name__)
@@ -46,17 +46,26 @@ def utterance_metrics(mixture: np.ndarray, sources: np.ndarray, estimates: np.nd
 
 
 def evaluate(
-    model_path, test_dir, out_dir, n_src: int, n_examples: int = 3, max_utterances: int = None, device: str = None
+    model_path,
+    test_dir,
+    out_dir,
+    n_src: int,
+    n_examples: int = 3,
+    max_utterances: int = None,
+    device: str = None,
+    data_conf: dict = None,
 ) -> dict:
     """Separate every test mixture, write ``all_metrics.csv``, ``final_metrics.json`` and
     ``examples/ex_*/{mixture,s1,...,s1_estimate,...}.wav``; returns the means.
-    ``device`` defaults to the GPU when there is one."""
+    ``device`` defaults to the GPU when there is one; ``data_conf`` (a recipe's ``data`` section)
+    names the dataset, wsj0-mix by default."""
     out_dir = Path(out_dir)
-    if not (Path(test_dir) / "mix.json").is_file():
+    if not list(Path(test_dir).glob("mix*.json")):
         raise FileNotFoundError(f"No test metadata at {test_dir}: expected mix.json (run the metadata stage).")
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     model = DeepMaskBaseModel.from_pretrained(str(model_path)).eval().to(device)
-    dataset = Wsj0mixDataset(str(test_dir), n_src=n_src, sample_rate=model.sample_rate, segment=None)
+    data_conf = {"n_src": n_src, **(data_conf or {}), "sample_rate": int(model.sample_rate)}
+    dataset = make_dataset(data_conf, test_dir, segment=None)
     count = len(dataset) if max_utterances is None else min(max_utterances, len(dataset))
     rows = []
     for idx in tqdm(range(count), desc="evaluate", unit="utt"):

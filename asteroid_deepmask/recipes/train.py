@@ -16,7 +16,6 @@ from pathlib import Path
 import pytorch_lightning as pl
 import torch
 import yaml
-from asteroid.data import Wsj0mixDataset
 from asteroid.engine import System
 from asteroid.engine.optimizers import make_optimizer
 from asteroid.losses import PITLossWrapper, pairwise_neg_snr
@@ -25,6 +24,7 @@ from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 from torch.utils.data import DataLoader
 
+from ..data.datasets import make_dataset
 from ..models import make_model
 
 log = logging.getLogger(__name__)
@@ -68,9 +68,10 @@ class EpochLossSystem(System):
 
 
 def _check_json_dir(path, what: str) -> None:
-    if not (Path(path) / "mix.json").is_file():
+    if not list(Path(path).glob("mix*.json")):
         raise FileNotFoundError(
-            f"No {what} metadata at {path}: expected {Path(path) / 'mix.json'} (run the recipe's metadata stage)."
+            f"No {what} metadata at {path}: expected {Path(path) / 'mix.json'} or WHAMR!'s mix_*.json "
+            "(run the recipe's metadata stage)."
         )
 
 
@@ -110,7 +111,7 @@ def train(conf: dict, exp_dir) -> Path:
     pl.seed_everything(training["seed"], workers=True)
 
     def loader(json_dir, shuffle):
-        dataset = Wsj0mixDataset(json_dir, n_src=data["n_src"], sample_rate=data["sample_rate"], segment=data["segment"])
+        dataset = make_dataset(data, json_dir, data["segment"])
         if len(dataset) < training["batch_size"]:
             raise ValueError(
                 f"{json_dir} has {len(dataset)} utterances of at least {data['segment']} s, fewer than "

@@ -54,15 +54,9 @@ if [[ -z $wsj0mix_dir && $stage -le 1 && $stop_stage -ge 0 && -z $wsj0_root ]]; 
   exit 1
 fi
 
-if [[ -z $wsj0mix_dir && $stage -le 0 && $stop_stage -ge 0 ]]; then
-  echo "Stage 0: WSJ0 to wav in $data_root/wsj0_wav"
-  mkdir -p "$data_root"
-  $cli wsj0-convert --wsj0-root "$wsj0_root" --out-dir "$data_root/wsj0_wav" \
-    --tools-dir "$data_root/tools" ${workers:+--workers "$workers"} > "$data_root/wav_root.txt"
-fi
+if [[ -z $wsj0mix_dir ]]; then . "$here/../utils/wsj0_wav_stage.sh"; fi
 
 if [[ -z $wsj0mix_dir && $stage -le 1 && $stop_stage -ge 1 ]]; then
-  wav_root=$(cat "$data_root/wav_root.txt" 2>/dev/null || echo "$data_root/wsj0_wav")
   echo "Stage 1: ${n_src}-speaker mixtures from $wav_root in $corpus_dir"
   $cli wsj0mix-create --wav-root "$wav_root" --out-dir "$corpus_dir" --n-src "$n_src" \
     ${mixture_lists:+--lists "$mixture_lists"} ${workers:+--workers "$workers"}
