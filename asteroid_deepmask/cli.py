@@ -88,6 +88,28 @@ def _whamr_metadata(args: argparse.Namespace) -> None:
     print(write_whamr_metadata(args.whamr_dir, args.json_dir))
 
 
+def _egs_dir(value: Optional[str]) -> Path:
+    egs = Path(value) if value else Path(__file__).resolve().parents[1] / "egs"
+    if not (egs / "wsj0-2mix" / "run.sh").is_file():
+        raise SystemExit(f"error: no recipes in {egs}: pass --egs-dir (the egs/ folder of a clone of this project)")
+    return egs
+
+
+def _grid(args: argparse.Namespace, recipe_args: List[str]) -> None:
+    from .recipes.grid import run_grid, select_rows
+
+    rows = select_rows(args.table, args.recipe)
+    for result in run_grid(rows, _egs_dir(args.egs_dir), recipe_args, dry_run=args.dry_run):
+        print(f"[{result['status']}] (cd egs/{result['row'].recipe} && {' '.join(result['command'][1:])})")
+
+
+def _tables(args: argparse.Namespace) -> None:
+    from .recipes.grid import collect_tables, format_tables, select_rows
+
+    collected = collect_tables(select_rows(args.table, args.recipe), _egs_dir(args.egs_dir))
+    print(json.dumps(collected, indent=2) if args.json else format_tables(collected))
+
+
 def _metadata(args: argparse.Namespace) -> None:
     from .data import split_dir, write_wsj0mix_metadata
     from .data.corpus import SPLITS
@@ -210,6 +232,23 @@ def build_parser() -> argparse.ArgumentParser:
     whamr_meta.add_argument("--whamr-dir", required=True, help="WHAMR! root (holding wav8k/min/...)")
     whamr_meta.add_argument("--json-dir", required=True, help="where to write {tr,cv,tt}/*.json")
     whamr_meta.set_defaults(func=_whamr_metadata)
+
+    grid = commands.add_parser(
+        "grid", help="train and evaluate the rows of the paper's Tables 1-3 with the recipes (after their data stages)",
+        epilog="Options after the known ones go to every run.sh, e.g. --wsj0mix_dir DIR --devices 4 --strategy ddp.",
+    )
+    grid.add_argument("--table", nargs="+", default=["1", "2", "3"], choices=["1", "2", "3"])
+    grid.add_argument("--recipe", nargs="+", default=None, help="only these recipes (wsj0-2mix, wsj0-3mix, whamr)")
+    grid.add_argument("--egs-dir", default=None, help="the recipes' folder (default: this clone's egs/)")
+    grid.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
+    grid.set_defaults(func=_grid, takes_extra=True)
+
+    tables = commands.add_parser("tables", help="the grid's results in the paper's layout, the paper's numbers beside")
+    tables.add_argument("--table", nargs="+", default=["1", "2", "3"], choices=["1", "2", "3"])
+    tables.add_argument("--recipe", nargs="+", default=None)
+    tables.add_argument("--egs-dir", default=None)
+    tables.add_argument("--json", action="store_true")
+    tables.set_defaults(func=_tables)
 
     metadata = commands.add_parser("metadata", help="write the json files Asteroid's Wsj0mixDataset reads")
     metadata.add_argument("--corpus-dir", required=True, help="a wsj0-mix style root ({n}speakers/wav8k/min/...)")
