@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -96,17 +97,27 @@ def test_demo_recipe_rejects_unknown_options(tmp_path):
     assert result.returncode != 0 and "unknown option --n_trian" in result.stderr
 
 
-def test_training_killed_mid_epoch_resumes_from_its_last_checkpoint(tmp_path):
+@pytest.fixture(scope="module")
+def corpus_24(tmp_path_factory):
+    """A toy corpus of 24 training mixtures: 12 steps per epoch in batches of 2."""
+    tmp_path = tmp_path_factory.mktemp("corpus24")
     prepared = _run_demo(tmp_path, "--stop_stage", "2", "--n_train", "24")
     assert prepared.returncode == 0, prepared.stderr[-3000:]
-    split = tmp_path / "data" / "2speakers" / "wav8k" / "min"
-    exp = tmp_path / "exp" / "resume"
-    train = [
+    return tmp_path / "data" / "2speakers" / "wav8k" / "min"
+
+
+def _train_command(split, exp, *args):
+    return [
         sys.executable, "-m", "asteroid_deepmask.cli", "train", "--conf", str(ROOT / "egs/demo/local/conf.yml"),
         "--exp-dir", str(exp), "--train_dir", str(split / "tr"), "--valid_dir", str(split / "cv"),
-        "--max_epochs", "1", *TOY_TRAIN_ARGS.split(),
+        *TOY_TRAIN_ARGS.split(), *args,
     ]
-    # 24 mixtures in batches of 2: 12 steps in the epoch; a checkpoint every 2 steps.
+
+
+def test_training_killed_mid_epoch_resumes_from_its_last_checkpoint(corpus_24, tmp_path):
+    exp = tmp_path / "resume"
+    train = _train_command(corpus_24, exp, "--max_epochs", "2")
+    # A checkpoint every 2 steps; killed as soon as the first one is written.
     process = subprocess.Popen(train, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     last = exp / "checkpoints" / "last.ckpt"
     deadline = time.time() + 300
@@ -119,11 +130,25 @@ def test_training_killed_mid_epoch_resumes_from_its_last_checkpoint(tmp_path):
     resumed = subprocess.run(train, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "Resuming from" in resumed.stderr
-    assert torch.load(last, weights_only=True)["global_step"] >= 12
+    # It ends where an uninterrupted run ends: 2 epochs of 12 steps, no more, no fewer.
+    assert torch.load(last, weights_only=True)["global_step"] == 24
+    logged = pd.concat(pd.read_csv(f) for f in (exp / "logs").rglob("metrics.csv"))
+    assert sorted(logged.dropna(subset=["val_loss"])["epoch"].unique()) == [0, 1]
     assert (exp / "best_model.pth").is_file()
 
 
-@pytest.mark.filterwarnings("ignore::FutureWarning")  # mir_eval 0.8 deprecates bss_eval_sources
+def test_ddp_training_on_two_cpu_processes_saves_a_checkpoint(corpus_24, tmp_path):
+    """DDP is Lightning's: two CPU processes (gloo) through the same options a cluster uses."""
+    exp = tmp_path / "ddp"
+    command = _train_command(corpus_24, exp, "--max_epochs", "1", "--accelerator", "cpu", "--devices", "2", "--strategy", "ddp")
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    # 24 mixtures over 2 processes in batches of 2: 6 steps.
+    assert torch.load(exp / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 6
+    assert json.loads((exp / "best_model.json").read_text())["training"]["devices"] == 2
+    assert "world_size=2" in result.stderr or "distributed_backend=gloo" in result.stderr
+
+
 def test_sdr_matches_mir_eval_and_si_sdr_matches_asteroid():
     import mir_eval
     from asteroid.losses import singlesrc_neg_sisdr
