@@ -149,6 +149,7 @@ def _evaluate(args: argparse.Namespace) -> None:
         max_utterances=args.max_utterances,
         device=args.device,
         data_conf=conf["data"],
+        workers=args.workers,
     )
     print(json.dumps(final, indent=2))
 
@@ -270,6 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--test-dir", help="json folder of the test set (default: the configuration's)")
     evaluate.add_argument("--n-examples", type=int, default=3, help="example wavs to write")
     evaluate.add_argument("--max-utterances", type=int, default=None)
+    evaluate.add_argument("--workers", type=int, default=1, help="processes over the utterances (CPU: up to the core count)")
     evaluate.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     evaluate.set_defaults(func=_evaluate)
 

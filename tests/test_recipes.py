@@ -62,6 +62,19 @@ def test_demo_recipe_runs_end_to_end_and_writes_every_promised_file(demo_run):
     assert conf["model_name"] == "DeepMaskDPRNNTasNet" and conf["model_args"]["mlp_hidden"] == 16
 
 
+def test_evaluation_in_parallel_gives_the_same_table(demo_run, tmp_path):
+    from asteroid_deepmask.recipes.evaluate import evaluate
+
+    exp = demo_run / "exp" / "deepmask_2src"
+    test_dir = demo_run / "data" / "2speakers" / "wav8k" / "min" / "tt"
+    serial = evaluate(exp / "best_model.pth", test_dir, tmp_path / "serial", n_src=2, n_examples=1, device="cpu")
+    parallel = evaluate(exp / "best_model.pth", test_dir, tmp_path / "parallel", n_src=2, n_examples=1, device="cpu", workers=2)
+    assert serial == pytest.approx(parallel, abs=1e-4)
+    a, b = (pd.read_csv(tmp_path / name / "all_metrics.csv") for name in ("serial", "parallel"))
+    pd.testing.assert_frame_equal(a, b, atol=1e-4)
+    assert (tmp_path / "parallel" / "examples" / "ex_0" / "s1_estimate.wav").is_file()
+
+
 def test_published_model_loads_by_name_with_its_card(demo_run, tmp_path, monkeypatch):
     from asteroid_deepmask import DeepMaskDPRNNTasNet
     from asteroid_deepmask.models import base

@@ -1,6 +1,6 @@
 # Sourced by the recipes after their data stages: 3 train, 4 evaluate, 5 report, 6 publish.
 # Expects: stage stop_stage cli conf exp_dir json_split model n_src n_outputs mlp_hidden mask_act
-# seed train_args command_line; optional: max_epochs n_repeats devices num_nodes strategy.
+# seed train_args command_line; optional: max_epochs n_repeats devices num_nodes strategy eval_workers.
 if [[ $stage -le 3 && $stop_stage -ge 3 ]]; then
   echo "Stage 3: training $model in $exp_dir (logs: $exp_dir/logs, TensorBoard: $exp_dir/tb)"
   mkdir -p "$exp_dir" && echo "$command_line" > "$exp_dir/command.txt"
@@ -15,7 +15,7 @@ fi
 
 if [[ $stage -le 4 && $stop_stage -ge 4 ]]; then
   echo "Stage 4: evaluation in $exp_dir/eval"
-  $cli evaluate --exp-dir "$exp_dir"
+  $cli evaluate --exp-dir "$exp_dir" ${eval_workers:+--workers "$eval_workers"}
 fi
 
 if [[ $stage -le 5 && $stop_stage -ge 5 ]]; then

@@ -37,6 +37,7 @@ devices=""
 num_nodes=""
 strategy=""
 train_args=""
+eval_workers=""          # evaluation processes (CPU); default 1
 
 . "$here/../utils/parse_options.sh"
 

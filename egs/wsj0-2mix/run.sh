@@ -39,6 +39,7 @@ devices=""             # Lightning: GPUs per node, e.g. 4
 num_nodes=""           # Lightning: nodes
 strategy=""            # Lightning: e.g. ddp
 train_args=""
+eval_workers=""          # evaluation processes (CPU); default 1
 
 . "$here/../utils/parse_options.sh"
 
