@@ -43,6 +43,21 @@ def _complexity(args: argparse.Namespace) -> None:
         print(format_table(rows))
 
 
+def _benchmark(args: argparse.Namespace) -> None:
+    from .benchmark import time_training_step
+
+    kwargs = _parse_overrides(args.overrides)
+    for model in args.model or ["baseline", "deepmask"]:
+        result = time_training_step(
+            model, args.batch_size, args.seconds, args.steps, device=args.device, **kwargs
+        )
+        print(json.dumps(result) if args.json else (
+            f"{model:15s} batch {args.batch_size} x {args.seconds:g} s on {result['device']}: "
+            f"{result['median_s']:.3f} s/step (min {result['min_s']:.3f}, max {result['max_s']:.3f}, "
+            f"{args.steps} steps)" + (f", peak {result['peak_memory_gb']:.2f} GB" if "peak_memory_gb" in result else "")
+        ))
+
+
 def _tts_tools(args: argparse.Namespace) -> None:
     from .data.tts import install_tts_tools, require_tts_tools
 
@@ -188,6 +203,16 @@ def build_parser() -> argparse.ArgumentParser:
     complexity.add_argument("--seconds", type=float, default=4.0, help="input length (default: 4, as the paper)")
     complexity.add_argument("--json", action="store_true", help="print JSON instead of a table")
     complexity.set_defaults(func=_complexity)
+
+    bench = commands.add_parser("benchmark", help="time training steps of a model (paper size by default) on random data")
+    bench.add_argument("--model", action="append", help="baseline, overseparation or deepmask; repeat for several (default: baseline and deepmask)")
+    bench.add_argument("overrides", nargs="*", metavar="key=value", help="model constructor arguments")
+    bench.add_argument("--batch-size", type=int, default=4)
+    bench.add_argument("--seconds", type=float, default=4.0, help="segment length (default: the paper's 4 s)")
+    bench.add_argument("--steps", type=int, default=10)
+    bench.add_argument("--device", default="cpu", help="cpu or cuda")
+    bench.add_argument("--json", action="store_true")
+    bench.set_defaults(func=_benchmark)
 
     tools = commands.add_parser("tts-tools", help="check (and install) the TTS engines of the demo corpus")
     tools.add_argument("--install", action="store_true", help="apt-get install them (root or sudo)")

@@ -40,3 +40,11 @@ def test_cli_rejects_bad_model_arguments():
         main(["complexity", "--model", "overseparation", "n_outputs=3"])
     with pytest.raises(SystemExit, match="key=value"):
         main(["complexity", "--model", "deepmask", "mlp_hidden"])
+
+
+def test_training_step_benchmark_reports_times():
+    from asteroid_deepmask.benchmark import time_training_step
+
+    result = time_training_step("deepmask", batch_size=2, seconds=0.5, steps=2, warmup=1, n_repeats=1, hid_size=8, bn_chan=8, n_filters=16)
+    assert result["steps"] == 2 and 0 < result["min_s"] <= result["median_s"] <= result["max_s"]
+    assert result["device"] == "cpu"
