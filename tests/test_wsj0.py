@@ -238,6 +238,6 @@ def test_wsj0_recipe_runs_end_to_end_from_the_disks(fake_wsj0, tmp_path, recipe,
 
 def test_wsj0_recipe_needs_a_wsj0_root_or_a_corpus(tmp_path):
     result = _recipe("wsj0-2mix", tmp_path)
-    assert result.returncode != 0 and "--wsj0_root is needed" in result.stderr
+    assert result.returncode != 0 and "--wsj0_root is needed to make the corpus (or --wsj0mix_dir" in result.stderr
     result = _recipe("wsj0-2mix", tmp_path, "--wsj0_root", str(tmp_path / "nowhere"))
     assert result.returncode != 0 and "error: --wsj0_root" in result.stderr and "11-1.1/wsj0" in result.stderr

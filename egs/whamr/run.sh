@@ -48,11 +48,7 @@ corpus_dir=${whamr_dir:-$data_root/whamr}
 json_split=$data_root/json/whamr
 train_args="--targets $targets $train_args"
 
-if [[ -z $whamr_dir && $stage -le 1 && $stop_stage -ge 0 && -z $wsj0_root ]]; then
-  echo "$0: --wsj0_root is needed to make WHAMR! (or --whamr_dir for an existing copy)" >&2
-  exit 1
-fi
-
+corpus_option=--whamr_dir
 if [[ -z $whamr_dir ]]; then . "$here/../utils/wsj0_wav_stage.sh"; fi
 
 if [[ -z $whamr_dir && $stage -le 1 && $stop_stage -ge 1 ]]; then

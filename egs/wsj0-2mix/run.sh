@@ -50,11 +50,7 @@ corpus_dir=${wsj0mix_dir:-$data_root/wsj0-mix}
 json_dir=$data_root/json
 json_split=$json_dir/${n_src}speakers/wav8k/min
 
-if [[ -z $wsj0mix_dir && $stage -le 1 && $stop_stage -ge 0 && -z $wsj0_root ]]; then
-  echo "$0: --wsj0_root is needed to make the mixtures (or --wsj0mix_dir for an existing corpus)" >&2
-  exit 1
-fi
-
+corpus_option=--wsj0mix_dir
 if [[ -z $wsj0mix_dir ]]; then . "$here/../utils/wsj0_wav_stage.sh"; fi
 
 if [[ -z $wsj0mix_dir && $stage -le 1 && $stop_stage -ge 1 ]]; then
