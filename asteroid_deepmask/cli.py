@@ -58,6 +58,28 @@ def _benchmark(args: argparse.Namespace) -> None:
         ))
 
 
+def _separate(args: argparse.Namespace) -> None:
+    from .inference import collect_inputs, separate_files
+    from .models import DeepMaskBaseModel
+
+    model = DeepMaskBaseModel.from_pretrained(args.model)
+    inputs = collect_inputs(args.inputs)
+    if not inputs:
+        raise FileNotFoundError(f"No audio files in {' '.join(args.inputs)}.")
+    chunk = None if args.chunk_seconds <= 0 else args.chunk_seconds
+    results = separate_files(
+        model, inputs, args.out_dir, resample=args.resample, channels=args.channels, chunk_seconds=chunk,
+        hop_seconds=args.hop_seconds, force=args.force, device=args.device,
+    )
+    failed = [r for r in results if r.error]
+    print(f"Separated {len(results) - len(failed)} of {len(results)} files into {args.out_dir}.")
+    if failed:
+        print(f"{len(failed)} failed:", file=sys.stderr)
+        for result in failed:
+            print(f"  {result.input}: {result.error}", file=sys.stderr)
+        raise SystemExit(1)
+
+
 def _tts_tools(args: argparse.Namespace) -> None:
     from .data.tts import install_tts_tools, require_tts_tools
 
@@ -203,6 +225,23 @@ def build_parser() -> argparse.ArgumentParser:
     complexity.add_argument("--seconds", type=float, default=4.0, help="input length (default: 4, as the paper)")
     complexity.add_argument("--json", action="store_true", help="print JSON instead of a table")
     complexity.set_defaults(func=_complexity)
+
+    sep = commands.add_parser(
+        "separate", help="separate audio files with a model (shipped name, file, URL or Hugging Face id)",
+        description="Writes OUT_DIR/{input stem}_s{k}.wav per source, at the input's sample rate (float wav).",
+    )
+    sep.add_argument("model", help="shipped name (e.g. deepmask-demo-2src), model file, URL or Hugging Face id")
+    sep.add_argument("inputs", nargs="+", help="audio files, globs or folders (searched recursively)")
+    sep.add_argument("-o", "--out-dir", required=True)
+    sep.add_argument("--device", default="cpu")
+    sep.add_argument("--resample", action=argparse.BooleanOptionalAction, default=True,
+                     help="resample inputs at another rate to the model's and back (default: on)")
+    sep.add_argument("--channels", choices=("downmix", "separate"), default="downmix",
+                     help="multi-channel input: average the channels (default) or separate each one")
+    sep.add_argument("--chunk-seconds", type=float, default=8.0, help="chunk length for long files; 0: one pass")
+    sep.add_argument("--hop-seconds", type=float, default=None, help="hop between chunks (default: half a chunk)")
+    sep.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    sep.set_defaults(func=_separate)
 
     bench = commands.add_parser("benchmark", help="time training steps of a model (paper size by default) on random data")
     bench.add_argument("--model", action="append", help="baseline, overseparation or deepmask; repeat for several (default: baseline and deepmask)")
