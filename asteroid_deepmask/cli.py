@@ -80,6 +80,31 @@ def _separate(args: argparse.Namespace) -> None:
         raise SystemExit(1)
 
 
+def _infer(args: argparse.Namespace) -> None:
+    """``asteroid-infer`` with the same arguments and outputs, our models registered and loaded
+    with ``weights_only=True`` (shipped names too); the separation itself is Asteroid's."""
+    import torch
+    from asteroid.dsp.overlap_add import LambdaOverlapAdd
+    from asteroid.scripts.asteroid_cli import _process_files_as_list
+    from asteroid.separate import separate
+
+    from .models import DeepMaskBaseModel
+
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    model = DeepMaskBaseModel.from_pretrained(args.url_or_path)
+    if args.ola_window is not None:
+        model = LambdaOverlapAdd(
+            model, n_src=None, window_size=args.ola_window, hop_size=args.ola_hop,
+            # scipy no longer knows Asteroid's default name "hanning".
+            window="hann" if args.ola_window_type == "hanning" else args.ola_window_type, reorder_chunks=not args.ola_no_reorder,
+        )
+    model = model.to(device)
+    if args.output_dir:
+        Path(args.output_dir).mkdir(parents=True, exist_ok=True)  # Asteroid's separate does not make it
+    for path in _process_files_as_list(args.files):
+        separate(model, path, force_overwrite=args.force_overwrite, output_dir=args.output_dir, resample=args.resample)
+
+
 def _tts_tools(args: argparse.Namespace) -> None:
     from .data.tts import install_tts_tools, require_tts_tools
 
@@ -242,6 +267,19 @@ def build_parser() -> argparse.ArgumentParser:
     sep.add_argument("--hop-seconds", type=float, default=None, help="hop between chunks (default: half a chunk)")
     sep.add_argument("--force", action="store_true", help="overwrite existing outputs")
     sep.set_defaults(func=_separate)
+
+    infer = commands.add_parser("infer", help="asteroid-infer, with the same arguments, for our models and Asteroid's")
+    infer.add_argument("url_or_path", help="shipped name, model file, URL or Hugging Face id")
+    infer.add_argument("--files", required=True, nargs="+", help="wav files, lists, folders or globs")
+    infer.add_argument("-f", "--force-overwrite", action="store_true")
+    infer.add_argument("-r", "--resample", action="store_true", help="resample inputs at another rate")
+    infer.add_argument("-w", "--ola-window", type=int, default=None, help="overlap-add window (samples); default: none")
+    infer.add_argument("--ola-hop", type=int, default=None, help="overlap-add hop (samples); default: window // 2")
+    infer.add_argument("--ola-window-type", default="hann")
+    infer.add_argument("--ola-no-reorder", action="store_true")
+    infer.add_argument("-o", "--output-dir", default=None)
+    infer.add_argument("-d", "--device", default=None)
+    infer.set_defaults(func=_infer)
 
     bench = commands.add_parser("benchmark", help="time training steps of a model (paper size by default) on random data")
     bench.add_argument("--model", action="append", help="baseline, overseparation or deepmask; repeat for several (default: baseline and deepmask)")

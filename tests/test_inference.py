@@ -141,3 +141,19 @@ def test_separate_command_reports_failures_and_exits_non_zero(tmp_path):
     assert result.returncode == 1
     assert "Separated 1 of 2 files" in result.stdout and "broken.wav" in result.stderr
     assert (tmp_path / "out" / "ok_s2.wav").is_file()
+
+
+@pytest.mark.parametrize("extra", [[], ["-w", "4000", "--ola-window-type", "hanning"]])
+def test_infer_takes_asteroid_infers_arguments_for_our_models_and_asteroids(tmp_path, extra):
+    from asteroid.models import DPRNNTasNet
+
+    wav = _write(tmp_path / "in" / "mix.wav", 0.1 * np.random.default_rng(0).standard_normal(12000))
+    asteroid_model = tmp_path / "dprnn.pth"
+    torch.save(DPRNNTasNet(n_src=2, n_repeats=1, bn_chan=8, hid_size=8, n_filters=16).serialize(), asteroid_model)
+    for model, out in (("deepmask-demo-2src", "ours"), (str(asteroid_model), "asteroid")):
+        command = [sys.executable, "-m", "asteroid_deepmask.cli", "infer", model, "--files", str(wav), "-o", str(tmp_path / out), *extra]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr[-2000:]
+        for k in (1, 2):
+            data, rate = sf.read(tmp_path / out / f"mix_est{k}.wav")
+            assert rate == 8000 and len(data) == 12000

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Optional, Union
 
 import torch
+from torch.torch_version import TorchVersion
 from asteroid.models.base_models import BaseEncoderMaskerDecoder
 from asteroid.utils.hub_utils import cached_download
 from asteroid_filterbanks import make_enc_dec
@@ -52,7 +53,10 @@ def load_model_conf(path_or_id: Union[str, os.PathLike]) -> dict:
     else:
         local = cached_download(name)
     try:
-        conf = torch.load(local, map_location="cpu", weights_only=True)
+        # Asteroid's own serialize() stores torch.__version__, a TorchVersion (a str subclass with
+        # comparisons, nothing executable): allowing it lets Asteroid's model files load too.
+        with torch.serialization.safe_globals([TorchVersion]):
+            conf = torch.load(local, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         raise ValueError(
             f"{name!r} was refused by torch.load(weights_only=True): it is corrupt, or it holds "
