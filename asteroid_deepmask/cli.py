@@ -228,7 +228,7 @@ def _publish(args: argparse.Namespace) -> None:
     from .recipes.publish import publish
 
     notes = Path(args.notes).read_text() if args.notes else None
-    print(publish(args.exp_dir, args.name, args.out_dir, notes=notes).read_text())
+    print(publish(args.exp_dir, args.name, args.out_dir, notes=notes, hub_layout=args.hub_layout).read_text())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -386,6 +386,8 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--name", required=True, help="model name, e.g. deepmask-demo-2src")
     publish.add_argument("--out-dir", required=True, help="where to write NAME.pth and NAME.md")
     publish.add_argument("--notes", help="a markdown file added to the card as its Notes (what the run's files cannot tell)")
+    publish.add_argument("--hub-layout", action="store_true",
+                         help="write pytorch_model.bin and README.md, a folder to upload to a Hugging Face repo")
     publish.set_defaults(func=_publish)
     return parser
 

@@ -157,3 +157,11 @@ def test_infer_takes_asteroid_infers_arguments_for_our_models_and_asteroids(tmp_
         for k in (1, 2):
             data, rate = sf.read(tmp_path / out / f"mix_est{k}.wav")
             assert rate == 8000 and len(data) == 12000
+
+
+def test_asteroids_separate_api_works_for_our_models(model, tmp_path):
+    wav = torch.randn(1, 8000)
+    assert model.separate(wav).shape == (1, 2, 8000)
+    path = _write(tmp_path / "m.wav", 0.1 * np.random.default_rng(0).standard_normal(8000))
+    model.separate(str(path))  # Asteroid writes m_est1.wav, m_est2.wav beside it
+    assert (tmp_path / "m_est1.wav").is_file() and (tmp_path / "m_est2.wav").is_file()

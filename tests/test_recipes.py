@@ -62,6 +62,29 @@ def test_demo_recipe_runs_end_to_end_and_writes_every_promised_file(demo_run):
     assert conf["model_name"] == "DeepMaskDPRNNTasNet" and conf["model_args"]["mlp_hidden"] == 16
 
 
+def test_published_hub_folder_loads_through_a_hugging_face_id(demo_run, tmp_path, monkeypatch):
+    import huggingface_hub
+
+    from asteroid_deepmask import DeepMaskDPRNNTasNet
+    from asteroid_deepmask.recipes.publish import publish
+
+    exp = demo_run / "exp" / "deepmask_2src"
+    publish(exp, "toy-demo", tmp_path / "hub", hub_layout=True)
+    assert sorted(p.name for p in (tmp_path / "hub").iterdir()) == ["README.md", "pytorch_model.bin"]
+    asked = {}
+
+    def fake_download(repo_id, filename, **kwargs):  # the Hub, served from the uploaded folder
+        asked.update(repo_id=repo_id, filename=filename)
+        return str(tmp_path / "hub" / filename)
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
+    model = DeepMaskDPRNNTasNet.from_pretrained("someone/toy-demo").eval()
+    assert asked == {"repo_id": "someone/toy-demo", "filename": "pytorch_model.bin"}
+    reference = DeepMaskDPRNNTasNet.from_pretrained(str(exp / "best_model.pth")).eval()
+    wav = torch.randn(1, 4000)
+    torch.testing.assert_close(model(wav), reference(wav), rtol=0, atol=0)
+
+
 def test_evaluation_in_parallel_gives_the_same_table(demo_run, tmp_path):
     from asteroid_deepmask.recipes.evaluate import evaluate
 

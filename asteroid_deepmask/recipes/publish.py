@@ -11,12 +11,17 @@ from .report import load_evaluated_experiment
 MAX_SHIPPED_MB = 20
 
 
-def publish(exp_dir, name: str, out_dir, notes: str = None) -> Path:
+HUB_MODEL_FILE = "pytorch_model.bin"  # what Asteroid's cached_download fetches from a Hugging Face repo
+
+
+def publish(exp_dir, name: str, out_dir, notes: str = None, hub_layout: bool = False) -> Path:
     """Copy ``exp_dir/best_model.pth`` to ``out_dir/{name}.pth`` and write ``out_dir/{name}.md``.
 
     The card has the configuration, the corpus and seed, training time and hardware, the test
     metrics and the command that made the run (``exp_dir/command.txt``, written by the recipes);
     ``notes`` (markdown) adds what the run's files cannot tell, e.g. how the corpus was made.
+    ``hub_layout`` names them ``pytorch_model.bin`` and ``README.md`` instead: upload that folder
+    to a Hugging Face repo and ``from_pretrained("user/repo")`` loads it.
     """
     exp_dir, out_dir = Path(exp_dir), Path(out_dir)
     model, metrics, infos = load_evaluated_experiment(exp_dir)
@@ -32,7 +37,7 @@ def publish(exp_dir, name: str, out_dir, notes: str = None) -> Path:
     corpus = json.loads(corpus_file.read_text()) if corpus_file.is_file() else None
     cost = count_complexity(model)
     out_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(model_path, out_dir / f"{name}.pth")
+    shutil.copyfile(model_path, out_dir / (HUB_MODEL_FILE if hub_layout else f"{name}.pth"))
     card = [
         "---",
         "library_name: asteroid",
@@ -81,6 +86,6 @@ def publish(exp_dir, name: str, out_dir, notes: str = None) -> Path:
         command,
         "```",
     ]
-    card_path = out_dir / f"{name}.md"
+    card_path = out_dir / ("README.md" if hub_layout else f"{name}.md")
     card_path.write_text("\n".join(card) + "\n")
     return card_path
