@@ -3,9 +3,10 @@
 Prints numbers, asserts nothing: what a recipe's epoch costs on this machine follows from it
 (steps per epoch x seconds per step).
 """
+import json
 import statistics
 import time
-from typing import Dict
+from typing import Dict, Optional
 
 import torch
 from asteroid.losses import PITLossWrapper, pairwise_neg_snr
@@ -56,3 +57,59 @@ def time_training_step(
     if device.type == "cuda":
         result["peak_memory_gb"] = torch.cuda.max_memory_allocated(device) / 2**30
     return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Inference: each case in a fresh process, so that its peak memory (max RSS) is its own.
+# ---------------------------------------------------------------------------------------------
+INFERENCE_MODELS = {
+    # Asteroid's model at our separator size (its defaults have bn_chan 128); its head is gated.
+    "asteroid DPRNNTasNet": ("DPRNNTasNet", {"bn_chan": 64, "mask_act": "relu"}),
+    "baseline (P = C)": ("baseline", {}),
+    "overseparation P = 16": ("overseparation", {"n_outputs": 16}),
+    "deepmask MLP (L)": ("deepmask", {"mlp_hidden": 64}),
+}
+
+
+def inference_case(model_name: str, kwargs: dict, seconds: float, chunk_seconds: Optional[float], repeats: int) -> dict:
+    """Median wall time of separating ``seconds`` of noise (one pass, or chunked) and the process's peak RSS."""
+    import resource
+
+    import numpy as np
+
+    from .inference import separate_long
+
+    torch.manual_seed(0)
+    model = make_model(model_name, n_src=2, **kwargs).eval()
+    audio = np.random.default_rng(0).standard_normal((1, int(seconds * model.sample_rate))).astype(np.float32)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        with torch.inference_mode():
+            separate_long(model, audio, chunk_seconds=chunk_seconds)
+        times.append(time.perf_counter() - start)
+    return {
+        "median_s": statistics.median(times),
+        "rtf": statistics.median(times) / seconds,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "threads": torch.get_num_threads(),
+    }
+
+
+def run_inference_benchmark(short: float = 4.0, long: float = 60.0, longest: float = 600.0, repeats: int = 3) -> list:
+    """All cases, each in its own process: the four models one-pass on ``short`` and ``long``
+    seconds, and MLP (L) through chunked ``separate`` on ``long`` and ``longest`` seconds."""
+    import subprocess
+    import sys
+
+    cases = [(label, name, kwargs, s, None, repeats) for s in (short, long) for label, (name, kwargs) in INFERENCE_MODELS.items()]
+    cases += [("deepmask MLP (L), chunked 8 s", "deepmask", {"mlp_hidden": 64}, s, 8.0, 1) for s in (long, longest)]
+    rows = []
+    for label, name, kwargs, seconds, chunk, reps in cases:
+        code = (
+            "import json, asteroid_deepmask.benchmark as b; "
+            f"print(json.dumps(b.inference_case({name!r}, {kwargs!r}, {seconds!r}, {chunk!r}, {reps!r})))"
+        )
+        out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+        rows.append({"case": label, "seconds": seconds, "chunk_seconds": chunk, **json.loads(out.strip().splitlines()[-1])})
+    return rows

@@ -67,3 +67,20 @@ def test_mistyped_local_path_is_not_sent_to_the_hub(tmp_path):
         DeepMaskDPRNNTasNet.from_pretrained(str(tmp_path / "missing.pth"))
     with pytest.raises(FileNotFoundError):
         load_model_conf("./exp/best_model.pth")
+
+
+def test_unknown_model_name_and_mismatched_weights_are_refused(tmp_path):
+    from asteroid_deepmask.models import DeepMaskBaseModel
+
+    model = DeepMaskDPRNNTasNet(n_src=2, n_repeats=1, bn_chan=8, hid_size=8, n_filters=16)
+    unknown = model.serialize()
+    unknown["model_name"] = "NoSuchNet"
+    torch.save(unknown, tmp_path / "unknown.pth")
+    for loader in (DeepMaskBaseModel, DeepMaskDPRNNTasNet):
+        with pytest.raises(ValueError, match="unknown model_name 'NoSuchNet'"):
+            loader.from_pretrained(str(tmp_path / "unknown.pth"))
+    edited = model.serialize()
+    edited["model_args"]["hid_size"] = 16
+    torch.save(edited, tmp_path / "edited.pth")
+    with pytest.raises(ValueError, match="state_dict does not fit its model_args.*size mismatch"):
+        DeepMaskDPRNNTasNet.from_pretrained(str(tmp_path / "edited.pth"))

@@ -147,3 +147,15 @@ def test_separate_api_works(tmp_path, small):
 
 def test_package_exports_version():
     assert asteroid_deepmask.__version__
+
+
+@pytest.mark.parametrize("model_class,kwargs", [("DeepMaskDPRNNTasNet", {"mlp_hidden": 8}), ("OverseparationDPRNNTasNet", {"n_outputs": 6})])
+def test_torchscript_trace_matches_eager_on_other_lengths_and_batches(small, model_class, kwargs):
+    import asteroid_deepmask
+
+    model = getattr(asteroid_deepmask, model_class)(n_src=2, **small, **kwargs).eval()
+    with torch.no_grad():
+        traced = torch.jit.trace(model, torch.randn(1, 800))
+        for shape in [(1, 800), (2, 1203)]:
+            x = torch.randn(*shape)
+            torch.testing.assert_close(traced(x), model(x))

@@ -126,6 +126,23 @@ class DeepMaskBaseModel(BaseEncoderMaskerDecoder):
         through ``asteroid.models.get``, as with Asteroid's own models.
         """
         conf = pretrained_model_conf_or_path
+        source = "the model dict"
         if isinstance(conf, (str, os.PathLike)):
+            source = repr(str(conf))
             conf = load_model_conf(conf)
-        return super().from_pretrained(conf, *args, **kwargs)
+        import asteroid.models
+
+        try:
+            asteroid.models.get(conf["model_name"])
+        except ValueError:
+            raise ValueError(
+                f"{source} holds an unknown model_name {conf['model_name']!r}: expected one of asteroid-deepmask's "
+                "or Asteroid's models (or one of a package you have imported)."
+            ) from None
+        try:
+            return super().from_pretrained(conf, *args, **kwargs)
+        except RuntimeError as err:  # load_state_dict: the weights do not fit the architecture
+            raise ValueError(
+                f"{source}: its state_dict does not fit its model_args (a damaged or edited file?): "
+                f"{str(err).splitlines()[1].strip() if len(str(err).splitlines()) > 1 else err}"
+            ) from None
