@@ -84,3 +84,16 @@ def test_unknown_model_name_and_mismatched_weights_are_refused(tmp_path):
     torch.save(edited, tmp_path / "edited.pth")
     with pytest.raises(ValueError, match="state_dict does not fit its model_args.*size mismatch"):
         DeepMaskDPRNNTasNet.from_pretrained(str(tmp_path / "edited.pth"))
+
+
+def test_no_code_path_unpickles_arbitrary_objects():
+    import re
+    from pathlib import Path
+
+    import asteroid_deepmask
+
+    for path in Path(asteroid_deepmask.__file__).parent.rglob("*.py"):
+        text = path.read_text()
+        assert "weights_only=False" not in text, path
+        for call in re.findall(r"torch\.load\([^)]*\)", text):
+            assert "weights_only=True" in call, (path, call)
