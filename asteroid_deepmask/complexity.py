@@ -47,6 +47,9 @@ def count_complexity(model: torch.nn.Module, seconds: float = 4.0, sample_rate: 
     if not sample_rate:
         raise ValueError("The model has no sample_rate; pass sample_rate=.")
     counted = copy.deepcopy(model).eval()
+    for module in counted.modules():  # count the head as the paper describes it, not its fused form
+        if hasattr(module, "fused"):
+            module.fused = False
     wav = torch.randn(1, int(round(seconds * sample_rate)))
     with torch.no_grad(), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="This API is being deprecated")  # thop's own notice
