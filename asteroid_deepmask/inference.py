@@ -9,7 +9,6 @@ import itertools
 import logging
 import os
 from dataclasses import dataclass
-from math import gcd
 from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Tuple
 
@@ -85,8 +84,7 @@ def read_input(path, sample_rate: int, resample: bool = True, channels: str = "d
 
 
 def _resample(audio: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
-    common = gcd(int(rate_in), int(rate_out))
-    return resample_poly(audio, rate_out // common, rate_in // common, axis=-1).astype(np.float32)
+    return resample_poly(audio, int(rate_out), int(rate_in), axis=-1).astype(np.float32)  # scipy reduces by the gcd
 
 
 @torch.inference_mode()

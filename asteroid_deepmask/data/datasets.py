@@ -1,5 +1,16 @@
 """The datasets the recipes train and evaluate on, chosen by the configuration."""
+from pathlib import Path
+
 from asteroid.data import Wsj0mixDataset
+
+
+def check_json_dir(path, what: str) -> None:
+    """A clear error when ``path`` holds no metadata that :func:`make_dataset` can read."""
+    if not list(Path(path).glob("mix*.json")):
+        raise FileNotFoundError(
+            f"No {what} metadata at {path}: expected {Path(path) / 'mix.json'} or WHAMR!'s mix_*.json "
+            "(run the recipe's metadata stage)."
+        )
 
 
 def make_dataset(data_conf: dict, json_dir, segment):

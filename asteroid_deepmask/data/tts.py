@@ -11,7 +11,6 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
-from math import gcd
 from typing import List, Tuple
 
 import numpy as np
@@ -115,8 +114,7 @@ def synthesize(voice: Voice, text: str, sample_rate: int = 8000) -> np.ndarray:
     if wav.ndim > 1:
         wav = wav.mean(axis=1)
     if rate != sample_rate:
-        common = gcd(rate, sample_rate)
-        wav = resample_poly(wav, sample_rate // common, rate // common)
+        wav = resample_poly(wav, sample_rate, rate)  # scipy reduces by the gcd
     return wav
 
 

@@ -5,6 +5,7 @@ import pickle
 from pathlib import Path
 from typing import Optional, Union
 
+import asteroid.models
 import torch
 from torch.torch_version import TorchVersion
 from asteroid.models.base_models import BaseEncoderMaskerDecoder
@@ -130,8 +131,6 @@ class DeepMaskBaseModel(BaseEncoderMaskerDecoder):
         if isinstance(conf, (str, os.PathLike)):
             source = repr(str(conf))
             conf = load_model_conf(conf)
-        import asteroid.models
-
         try:
             asteroid.models.get(conf["model_name"])
         except ValueError:

@@ -16,7 +16,7 @@ import soundfile as sf
 import torch
 from tqdm import tqdm
 
-from ..data.datasets import make_dataset
+from ..data.datasets import check_json_dir, make_dataset
 from ..models import DeepMaskBaseModel
 
 log = logging.getLogger(__name__)
@@ -65,8 +65,7 @@ def evaluate(
     processes of one thread each (on the CPU this beats one process with many threads).
     """
     out_dir = Path(out_dir)
-    if not list(Path(test_dir).glob("mix*.json")):
-        raise FileNotFoundError(f"No test metadata at {test_dir}: expected mix.json (run the metadata stage).")
+    check_json_dir(test_dir, "test")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     setup = (str(model_path), str(test_dir), device, {"n_src": n_src, **(data_conf or {})}, str(out_dir), n_examples)
     _load_worker(*setup)

@@ -24,7 +24,7 @@ from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 from torch.utils.data import DataLoader
 
-from ..data.datasets import make_dataset
+from ..data.datasets import check_json_dir, make_dataset
 from ..models import make_model
 
 log = logging.getLogger(__name__)
@@ -67,14 +67,6 @@ class EpochLossSystem(System):
         return loss
 
 
-def _check_json_dir(path, what: str) -> None:
-    if not list(Path(path).glob("mix*.json")):
-        raise FileNotFoundError(
-            f"No {what} metadata at {path}: expected {Path(path) / 'mix.json'} or WHAMR!'s mix_*.json "
-            "(run the recipe's metadata stage)."
-        )
-
-
 def corpus_settings(conf: dict) -> dict:
     """The generator settings of the training corpus, from its splits' ``corpus.json``, when found."""
     settings = {}
@@ -103,8 +95,8 @@ def train(conf: dict, exp_dir) -> Path:
     exp_dir = Path(exp_dir)
     exp_dir.mkdir(parents=True, exist_ok=True)
     data, training = conf["data"], conf["training"]
-    _check_json_dir(data["train_dir"], "training")
-    _check_json_dir(data["valid_dir"], "validation")
+    check_json_dir(data["train_dir"], "training")
+    check_json_dir(data["valid_dir"], "validation")
     (exp_dir / "conf.yml").write_text(yaml.safe_dump(conf))
     # Recorded now, from the data actually read, for the model card written later.
     (exp_dir / "corpus.json").write_text(json.dumps(corpus_settings(conf), indent=2))
