@@ -6,7 +6,10 @@ Prints numbers, asserts nothing: what a recipe's epoch costs on this machine fol
 import json
 import statistics
 import time
+from pathlib import Path
 from typing import Dict, Optional
+
+import numpy as np
 
 import torch
 from asteroid.losses import PITLossWrapper, pairwise_neg_snr
@@ -60,7 +63,9 @@ def time_training_step(
 
 
 # ---------------------------------------------------------------------------------------------
-# Inference: each case in a fresh process, so that its peak memory (max RSS) is its own.
+# Inference. Times are taken in one process with the models interleaved round by round, so that
+# the machine's drift (frequency, neighbours) falls on all of them alike; peak memory (max RSS)
+# is taken in a fresh process per case, so that it is that case's own.
 # ---------------------------------------------------------------------------------------------
 INFERENCE_MODELS = {
     # Asteroid's model at our separator size (its defaults have bn_chan 128); its head is gated.
@@ -69,47 +74,96 @@ INFERENCE_MODELS = {
     "overseparation P = 16": ("overseparation", {"n_outputs": 16}),
     "deepmask MLP (L)": ("deepmask", {"mlp_hidden": 64}),
 }
+# Models for the chunked `separate` cases: the paper-size MLP (L) and the shipped demo model.
+SEPARATE_MODELS = {"deepmask MLP (L), paper size": ("deepmask", {"mlp_hidden": 64}), "deepmask-demo-2src (shipped)": ("deepmask-demo-2src", None)}
 
 
-def inference_case(model_name: str, kwargs: dict, seconds: float, chunk_seconds: Optional[float], repeats: int) -> dict:
-    """Median wall time of separating ``seconds`` of noise (one pass, or chunked) and the process's peak RSS."""
+def _build(name: str, kwargs: Optional[dict]):
+    torch.manual_seed(0)
+    if kwargs is None:  # a shipped model
+        from .models import DeepMaskBaseModel
+
+        return DeepMaskBaseModel.from_pretrained(name).eval()
+    return make_model(name, n_src=2, **kwargs).eval()
+
+
+def _peak_rss_mb() -> float:
     import resource
 
-    import numpy as np
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    from .inference import separate_long
 
-    torch.manual_seed(0)
-    model = make_model(model_name, n_src=2, **kwargs).eval()
-    audio = np.random.default_rng(0).standard_normal((1, int(seconds * model.sample_rate))).astype(np.float32)
-    times = []
-    for _ in range(repeats):
+def time_inference(seconds: float, rounds: int) -> list:
+    """Median one-pass time of every model of INFERENCE_MODELS on ``seconds`` of noise, interleaved."""
+    models = {label: _build(*spec) for label, spec in INFERENCE_MODELS.items()}
+    audio = torch.from_numpy(np.random.default_rng(0).standard_normal((1, int(seconds * 8000))).astype(np.float32))
+    times = {label: [] for label in models}
+    with torch.inference_mode():
+        for model in models.values():
+            model(audio)  # warm-up: first-call allocations and kernel selection
+        for _ in range(rounds):
+            for label, model in models.items():
+                start = time.perf_counter()
+                model(audio)
+                times[label].append(time.perf_counter() - start)
+    return [{"case": label, "seconds": seconds, "median_s": statistics.median(t), "rtf": statistics.median(t) / seconds} for label, t in times.items()]
+
+
+def one_pass_memory_case(label: str, seconds: float) -> dict:
+    """Peak RSS of a fresh process that builds one model and separates ``seconds`` once."""
+    model = _build(*INFERENCE_MODELS[label])
+    with torch.inference_mode():
+        model(torch.randn(1, int(seconds * 8000)))
+    return {"peak_rss_mb": _peak_rss_mb()}
+
+
+def separate_case(label: str, seconds: float, rate: int = 8000) -> dict:
+    """Wall time and peak RSS of ``separate_files`` (read, resample, chunked separation with the
+    default chunks, write) on a ``seconds``-long file at ``rate`` Hz."""
+    import tempfile
+
+    import soundfile as sf
+
+    from .inference import separate_files
+
+    model = _build(*SEPARATE_MODELS[label])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "long.wav"
+        with sf.SoundFile(str(path), "w", rate, 1, "FLOAT") as file:  # written in blocks: the file is not held in memory here
+            rng = np.random.default_rng(0)
+            for _ in range(int(seconds)):
+                file.write(0.1 * rng.standard_normal(rate).astype(np.float32))
+        rss_before = _peak_rss_mb()
         start = time.perf_counter()
-        with torch.inference_mode():
-            separate_long(model, audio, chunk_seconds=chunk_seconds)
-        times.append(time.perf_counter() - start)
-    return {
-        "median_s": statistics.median(times),
-        "rtf": statistics.median(times) / seconds,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "threads": torch.get_num_threads(),
-    }
+        [result] = separate_files(model, [(path, Path("long"))], Path(tmp) / "out")
+        elapsed = time.perf_counter() - start
+    if result.error:
+        raise RuntimeError(result.error)
+    return {"median_s": elapsed, "rtf": elapsed / seconds, "peak_rss_mb": _peak_rss_mb(), "rss_before_mb": rss_before}
 
 
-def run_inference_benchmark(short: float = 4.0, long: float = 60.0, longest: float = 600.0, repeats: int = 3) -> list:
-    """All cases, each in its own process: the four models one-pass on ``short`` and ``long``
-    seconds, and MLP (L) through chunked ``separate`` on ``long`` and ``longest`` seconds."""
+def _in_subprocess(function: str, *args) -> dict:
     import subprocess
     import sys
 
-    cases = [(label, name, kwargs, s, None, repeats) for s in (short, long) for label, (name, kwargs) in INFERENCE_MODELS.items()]
-    cases += [("deepmask MLP (L), chunked 8 s", "deepmask", {"mlp_hidden": 64}, s, 8.0, 1) for s in (long, longest)]
+    code = f"import json, asteroid_deepmask.benchmark as b; print(json.dumps(b.{function}(*{args!r})))"
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def run_inference_benchmark(short: float = 4.0, long: float = 60.0, longest: float = 600.0, rounds: int = 3) -> list:
+    """The four models one-pass on ``short`` (3 x ``rounds`` rounds) and ``long`` seconds
+    (``rounds`` rounds), and ``separate`` on ``long`` and ``longest`` seconds (8 kHz, and 16 kHz
+    for the shipped model), each row with its peak RSS from a fresh process."""
     rows = []
-    for label, name, kwargs, seconds, chunk, reps in cases:
-        code = (
-            "import json, asteroid_deepmask.benchmark as b; "
-            f"print(json.dumps(b.inference_case({name!r}, {kwargs!r}, {seconds!r}, {chunk!r}, {reps!r})))"
-        )
-        out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
-        rows.append({"case": label, "seconds": seconds, "chunk_seconds": chunk, **json.loads(out.strip().splitlines()[-1])})
+    for seconds, n in ((short, 3 * rounds), (long, rounds)):
+        for row in time_inference(seconds, n):
+            row.update(_in_subprocess("one_pass_memory_case", row["case"], seconds), chunked=False, rate=8000, rounds=n)
+            rows.append(row)
+    for label in SEPARATE_MODELS:
+        for seconds, rate in ((long, 8000), (longest, 8000), (longest, 16000)):
+            if rate != 8000 and "shipped" not in label:
+                continue
+            rows.append({"case": f"separate, {label}", "seconds": seconds, "chunked": True, "rate": rate, "rounds": 1,
+                         **_in_subprocess("separate_case", label, seconds, rate)})
     return rows

@@ -49,12 +49,18 @@ def _benchmark(args: argparse.Namespace) -> None:
     if args.inference:
         from .benchmark import run_inference_benchmark
 
-        rows = run_inference_benchmark(repeats=args.steps)
+        rows = run_inference_benchmark(rounds=args.steps)
+        import torch
+
+        print(f"CPU inference, {torch.get_num_threads()} torch threads; time: median over rounds (models interleaved); "
+              "peak RSS: a fresh process per case.\n")
         reference = {r["seconds"]: r["median_s"] for r in rows if r["case"].startswith("asteroid")}
-        print("| case | input (s) | time (s) | vs Asteroid | real-time factor | peak RSS (MB) |\n|---|---|---|---|---|---|")
+        baseline = {r["seconds"]: r["median_s"] for r in rows if r["case"].startswith("baseline")}
+        print("| case | input | time (s) | vs Asteroid | vs baseline | real-time factor | peak RSS (MB) |\n|---|---|---|---|---|---|---|")
         for r in rows:
-            ratio = f"{r['median_s'] / reference[r['seconds']]:.3f}" if r["chunk_seconds"] is None else "-"
-            print(f"| {r['case']} | {r['seconds']:g} | {r['median_s']:.3f} | {ratio} | {r['rtf']:.3f} | {r['peak_rss_mb']:.0f} |")
+            ratios = ("-", "-") if r["chunked"] else (f"{r['median_s'] / reference[r['seconds']]:.3f}", f"{r['median_s'] / baseline[r['seconds']]:.3f}")
+            source = f"{r['seconds']:g} s" + (f" at {r['rate'] // 1000} kHz" if r["rate"] != 8000 else "")
+            print(f"| {r['case']} | {source} | {r['median_s']:.3f} | {ratios[0]} | {ratios[1]} | {r['rtf']:.3f} | {r['peak_rss_mb']:.0f} |")
         return
     kwargs = _parse_overrides(args.overrides)
     for model in args.model or ["baseline", "deepmask"]:
@@ -274,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     sep.add_argument("--channels", choices=("downmix", "separate"), default="downmix",
                      help="multi-channel input: average the channels (default) or separate each one")
     sep.add_argument("--chunk-seconds", type=float, default=8.0, help="chunk length for long files; 0: one pass")
-    sep.add_argument("--hop-seconds", type=float, default=None, help="hop between chunks (default: half a chunk)")
+    sep.add_argument("--hop-seconds", type=float, default=None, help="hop between chunks, at least half a chunk (default: a chunk less 2 s, or half a chunk if that is more)")
     sep.add_argument("--force", action="store_true", help="overwrite existing outputs")
     sep.set_defaults(func=_separate)
 
@@ -301,7 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true")
     bench.add_argument("--inference", action="store_true",
                        help="instead: CPU inference time and peak memory of Asteroid's DPRNNTasNet and ours, 4/60 s, "
-                       "and chunked separate on 60/600 s (--steps repeats)")
+                       "and chunked separate on 60/600 s files (--steps rounds)")
     bench.set_defaults(func=_benchmark)
 
     tools = commands.add_parser("tts-tools", help="check (and install) the TTS engines of the demo corpus")

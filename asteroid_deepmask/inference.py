@@ -1,21 +1,23 @@
 """Separation of files of any length: input checks, resampling, chunked overlap-add with source
 reordering between chunks, and batch runs that report failures instead of stopping.
 
-Chunking bounds the model's activations, which grow with the input length and make one-pass
-separation of long files run out of memory; what is kept for the whole file is only the audio.
+Files are read, resampled (soxr), separated and written block by block: the model's activations
+grow with the input's length and make one-pass separation of long files run out of memory, so
+memory here is that of one chunk, whatever the file's length.
 """
 import glob
 import itertools
 import logging
 import os
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import soundfile as sf
+import soxr
 import torch
-from scipy.signal import resample_poly
 from tqdm import tqdm
 
 log = logging.getLogger(__name__)
@@ -50,8 +52,43 @@ def collect_inputs(inputs: Sequence[str]) -> List[Tuple[Path, Path]]:
     return found
 
 
-def read_input(path, sample_rate: int, resample: bool = True, channels: str = "downmix", min_samples: int = 1):
-    """(audio as (channels, time) float32 at ``sample_rate``, the file's own rate), or an InputError."""
+@dataclass
+class AudioInput:
+    """A checked input file, read block by block at the model's rate (``blocks()``), so that
+    memory does not grow with the file's length."""
+
+    path: Path
+    rate: int  # the file's
+    sample_rate: int  # the model's
+    frames: int  # at the file's rate
+    channels: int  # after downmixing
+    downmix: bool
+
+    def blocks(self, block_seconds: float = 4.0) -> Iterator[np.ndarray]:
+        """(channels, time) float32 blocks at the model's rate; an InputError at the first NaN or Inf."""
+        resampler = None
+        if self.rate != self.sample_rate:
+            resampler = soxr.ResampleStream(self.rate, self.sample_rate, self.channels, dtype="float32")
+        done = 0
+        with sf.SoundFile(str(self.path)) as file:
+            for block in file.blocks(blocksize=max(1, int(block_seconds * self.rate)), dtype="float32", always_2d=True):
+                if not np.isfinite(block).all():
+                    first = done + int(np.argmax(~np.isfinite(block).all(axis=1)))
+                    raise InputError(
+                        f"{self.path} has NaN or infinite samples (the first at {first / self.rate:.3f} s): expected finite audio."
+                    )
+                done += len(block)
+                if self.downmix:
+                    block = block.mean(axis=1, keepdims=True)
+                if resampler is not None:
+                    block = resampler.resample_chunk(block, last=False)
+                yield np.ascontiguousarray(block.T)
+        if resampler is not None:
+            yield np.ascontiguousarray(resampler.resample_chunk(np.zeros((0, self.channels), np.float32), last=True).T)
+
+
+def open_input(path, sample_rate: int, resample: bool = True, channels: str = "downmix", min_samples: int = 1) -> AudioInput:
+    """Check a file before separating it: an AudioInput, or an InputError that says what was expected."""
     if channels not in CHANNEL_MODES:
         raise ValueError(f"channels must be one of {CHANNEL_MODES}, got {channels!r}.")
     path = Path(path)
@@ -60,72 +97,92 @@ def read_input(path, sample_rate: int, resample: bool = True, channels: str = "d
     if not os.access(path, os.R_OK):
         raise InputError(f"{path}: not readable (permission denied).")
     try:
-        audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        info = sf.info(str(path))
     except (RuntimeError, sf.LibsndfileError) as err:
         raise InputError(f"{path} is not an audio file soundfile can read ({err}); expected e.g. .wav or .flac.")
-    if audio.shape[0] == 0:
+    if info.frames == 0:
         raise InputError(f"{path} is empty: expected at least {min_samples} samples.")
-    bad = int(np.count_nonzero(~np.isfinite(audio)))
-    if bad:
-        raise InputError(f"{path} has {bad} NaN or infinite samples: expected finite audio.")
-    audio = audio.T  # (channels, time)
-    if channels == "downmix" and audio.shape[0] > 1:
-        audio = audio.mean(axis=0, keepdims=True)
-    if rate != sample_rate:
-        if not resample:
-            raise InputError(f"{path} is at {rate} Hz; the model expects {sample_rate} Hz (resampling was turned off).")
-        audio = _resample(audio, rate, sample_rate)
-    if audio.shape[1] < min_samples:
+    if info.samplerate != sample_rate and not resample:
+        raise InputError(f"{path} is at {info.samplerate} Hz; the model expects {sample_rate} Hz (resampling was turned off).")
+    model_frames = int(info.frames * sample_rate / info.samplerate + 0.5)  # what soxr gives
+    if model_frames < min_samples:
         raise InputError(
-            f"{path} has {audio.shape[1]} samples at {sample_rate} Hz, fewer than the model's encoder kernel "
+            f"{path} has {model_frames} samples at {sample_rate} Hz, fewer than the model's encoder kernel "
             f"({min_samples}): expected a longer signal."
         )
-    return np.ascontiguousarray(audio, dtype=np.float32), rate
+    downmix = channels == "downmix" and info.channels > 1
+    return AudioInput(path, info.samplerate, sample_rate, info.frames, 1 if downmix else info.channels, downmix)
 
 
-def _resample(audio: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
-    return resample_poly(audio, int(rate_out), int(rate_in), axis=-1).astype(np.float32)  # scipy reduces by the gcd
+def read_input(path, sample_rate: int, resample: bool = True, channels: str = "downmix", min_samples: int = 1):
+    """(the whole file as (channels, time) float32 at ``sample_rate``, the file's own rate), or an InputError."""
+    audio_input = open_input(path, sample_rate, resample, channels, min_samples)
+    return np.concatenate(list(audio_input.blocks()), axis=-1), audio_input.rate
+
+
+def separate_long(model, audio: np.ndarray, chunk_seconds: Optional[float] = 8.0, hop_seconds: Optional[float] = None, device="cpu") -> np.ndarray:
+    """Separate (channels, time) audio into (channels, n_src, time): ``separate_stream`` on one block."""
+    return np.concatenate(list(separate_stream(model, [audio], chunk_seconds, hop_seconds, device)), axis=-1)
 
 
 @torch.inference_mode()
-def separate_long(model, audio: np.ndarray, chunk_seconds: Optional[float] = 8.0, hop_seconds: Optional[float] = None, device="cpu") -> np.ndarray:
-    """Separate (channels, time) audio into (channels, n_src, time), in chunks of ``chunk_seconds``
-    every ``hop_seconds`` (default: half a chunk). Chunks are crossfaded linearly over their
-    overlap, after each chunk's sources are put in the order that best matches the previous chunk
-    on the overlap. ``chunk_seconds=None`` separates in one pass."""
+def separate_stream(
+    model, blocks: Iterable[np.ndarray], chunk_seconds: Optional[float] = 8.0, hop_seconds: Optional[float] = None, device="cpu"
+) -> Iterator[np.ndarray]:
+    """Separate a stream of (channels, time) blocks, yielding (channels, n_src, time) output as soon
+    as it is final. The model sees chunks of ``chunk_seconds`` every ``hop_seconds`` (default: a
+    chunk less 2 s, at most half a chunk); chunks are crossfaded linearly over their overlap, after
+    each chunk's sources are put in the order that best matches the previous chunk on the overlap.
+    Input no longer than a chunk, or ``chunk_seconds=None``, is separated in one pass."""
+
+    def run(chunk):
+        return model(torch.from_numpy(np.ascontiguousarray(chunk)).to(device)).cpu().numpy()
+
+    if chunk_seconds is None:
+        yield run(np.concatenate(list(blocks), axis=-1))
+        return
     sample_rate = int(model.sample_rate)
-    n_src = model.masker.n_src
-    total = audio.shape[-1]
-    if chunk_seconds is None or chunk_seconds * sample_rate >= total:
-        return model(torch.from_numpy(audio).to(device)).cpu().numpy()
     length = int(chunk_seconds * sample_rate)
-    hop = int((hop_seconds or chunk_seconds / 2) * sample_rate)
-    if not 0 < hop < length:
+    hop = int(hop_seconds * sample_rate) if hop_seconds is not None else max(length // 2, length - 2 * sample_rate)
+    if not length / 2 <= hop < length:  # the linear crossfade sums to one where at most two chunks meet
         raise ValueError(
-            f"hop_seconds must be above 0 and below chunk_seconds (chunks must overlap for their sources to be "
-            f"matched): got {hop_seconds} and {chunk_seconds}."
+            f"hop_seconds must be at least half of chunk_seconds and below it (chunks must overlap for their "
+            f"sources to be matched, and at most two may meet): got {hop_seconds} and {chunk_seconds}."
         )
     overlap = length - hop
     fade_in = np.linspace(0.0, 1.0, overlap + 2, dtype=np.float32)[1:-1]
-    out = np.zeros((audio.shape[0], n_src, total), dtype=np.float32)
-    previous_tail = None
-    starts = list(range(0, max(total - overlap, 1), hop))
-    for index, start in enumerate(starts):
-        chunk = audio[:, start : start + length]
+    pending = None  # input from the current chunk's start on
+    previous_tail = None  # the previous chunk's estimate over the current chunk's first `overlap` samples
+    carried = None  # what earlier chunks add there, crossfade weights applied
+
+    def separate_chunk(chunk, last):
+        nonlocal previous_tail, carried
         valid = chunk.shape[-1]
-        if valid < length:
-            chunk = np.pad(chunk, ((0, 0), (0, length - valid)))
-        estimate = model(torch.from_numpy(chunk).to(device)).cpu().numpy()[..., :valid]
-        if previous_tail is not None and overlap:
-            estimate = estimate[:, _best_order(previous_tail, estimate[..., :overlap])]
+        estimate = run(np.pad(chunk, ((0, 0), (0, length - valid))))[..., :valid]
         weight = np.ones(valid, dtype=np.float32)
-        if index > 0 and overlap:
-            weight[:overlap] = fade_in[: min(overlap, valid)]
-        if index < len(starts) - 1 and overlap:
+        if previous_tail is not None:
+            estimate = estimate[:, _best_order(previous_tail, estimate[..., :overlap])]
+            weight[:overlap] = fade_in
+        if not last:
             weight[-overlap:] *= fade_in[::-1]
-        out[..., start : start + valid] += estimate * weight
-        previous_tail = estimate[..., hop:] if valid > hop else None
-    return out
+        out = estimate * weight
+        if previous_tail is not None:
+            out[..., :overlap] += carried
+        if not last:
+            previous_tail, carried = estimate[..., hop:], out[..., hop:]
+        return out
+
+    for block in blocks:
+        pending = block if pending is None else np.concatenate([pending, block], axis=-1)
+        while pending.shape[-1] > length:  # more input follows this chunk: it is not the last one
+            yield separate_chunk(pending[:, :length], last=False)[..., :hop]
+            pending = pending[:, hop:]
+    if pending is None:
+        return
+    if previous_tail is None:
+        yield run(pending)  # no longer than a chunk: one pass, as without chunking
+    else:
+        yield separate_chunk(pending, last=True)
 
 
 def _best_order(reference: np.ndarray, candidate: np.ndarray) -> List[int]:
@@ -185,15 +242,52 @@ def separate_files(
             existing = [str(t) for t in targets if t.exists()]
             if existing and not force:
                 raise InputError(f"{existing[0]} exists: pass --force to overwrite it.")
-            audio, rate = read_input(path, int(model.sample_rate), resample, channels, min_samples=kernel)
-            estimates = separate_long(model, audio, chunk_seconds, hop_seconds, device)  # (channels, n_src, time)
-            for k, target in enumerate(targets):
-                source = estimates[:, k]
-                if rate != int(model.sample_rate):
-                    source = _resample(source, int(model.sample_rate), rate)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                sf.write(str(target), source.T, rate, subtype="FLOAT")
+            audio_input = open_input(path, int(model.sample_rate), resample, channels, min_samples=kernel)
+            write_separated(model, audio_input, targets, chunk_seconds, hop_seconds, device)
             results.append(SeparationResult(path, targets))
         except (InputError, OSError) as err:
             results.append(SeparationResult(path, [], str(err)))
     return results
+
+
+def write_separated(model, audio_input: AudioInput, targets: List[Path], chunk_seconds, hop_seconds, device) -> None:
+    """Stream ``audio_input`` through the model into one file per source at the input's rate and
+    length. Outputs are written under temporary names and renamed at the end, so a failure
+    leaves no partial file behind."""
+    n_src, channels, rate = model.masker.n_src, audio_input.channels, audio_input.rate
+    back = None
+    if rate != audio_input.sample_rate:
+        back = soxr.ResampleStream(audio_input.sample_rate, rate, channels * n_src, dtype="float32")
+    partials = [t.parent / f".{t.name}.partial" for t in targets]
+    written = 0
+    progress = tqdm(total=audio_input.frames / rate, unit="s", desc=audio_input.path.name, leave=False)
+    try:
+        with ExitStack() as stack:
+            for partial in partials:
+                partial.parent.mkdir(parents=True, exist_ok=True)
+            files = [stack.enter_context(sf.SoundFile(str(p), "w", rate, channels, "FLOAT", format="WAV")) for p in partials]
+
+            def write(block):  # (channels, n_src, time) at the input's rate, cut at the input's length
+                nonlocal written
+                block = block[..., : audio_input.frames - written]
+                for k, file in enumerate(files):
+                    file.write(block[:, k].T)
+                written += block.shape[-1]
+                progress.update(block.shape[-1] / rate)
+
+            def resample_back(block, last=False):
+                flat = block.reshape(channels * n_src, -1).T
+                return np.ascontiguousarray(back.resample_chunk(np.ascontiguousarray(flat), last=last).T).reshape(channels, n_src, -1)
+
+            for estimate in separate_stream(model, audio_input.blocks(), chunk_seconds, hop_seconds, device):
+                write(resample_back(estimate) if back else estimate)
+            if back:
+                write(resample_back(np.zeros((channels, n_src, 0), np.float32), last=True))
+            if written < audio_input.frames:  # a resampler's rounding: pad the last samples
+                write(np.zeros((channels, n_src, audio_input.frames - written), np.float32))
+        for partial, target in zip(partials, targets):
+            os.replace(partial, target)
+    finally:
+        progress.close()
+        for partial in partials:
+            partial.unlink(missing_ok=True)

@@ -6,11 +6,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+import soxr
 import torch
 
 from asteroid_deepmask import DeepMaskDPRNNTasNet
 from asteroid_deepmask.data import generate_split
-from asteroid_deepmask.inference import InputError, collect_inputs, read_input, separate_files, separate_long
+from asteroid_deepmask.inference import InputError, collect_inputs, read_input, separate_files, separate_long, separate_stream
 from asteroid_deepmask.recipes.evaluate import utterance_metrics
 
 
@@ -32,7 +33,7 @@ class GainsModel(torch.nn.Module):
         return out.flip(-2) if self.calls % 2 == 0 else out
 
 
-@pytest.mark.parametrize("seconds,chunk,hop", [(10.0, 2.0, 1.0), (10.3, 2.0, 1.5), (3.0, 1.0, 0.9), (1.0, 2.0, None)])
+@pytest.mark.parametrize("seconds,chunk,hop", [(10.0, 2.0, 1.0), (10.3, 2.0, 1.5), (3.0, 1.0, 0.9), (1.0, 2.0, None), (30.0, 8.0, None)])
 def test_chunks_are_reordered_and_crossfaded_back_to_the_one_pass_result(seconds, chunk, hop):
     rng = np.random.default_rng(0)
     audio = rng.standard_normal((1, int(seconds * 8000))).astype(np.float32)
@@ -43,9 +44,10 @@ def test_chunks_are_reordered_and_crossfaded_back_to_the_one_pass_result(seconds
         assert model.calls > 2
 
 
-def test_chunks_must_overlap():
-    with pytest.raises(ValueError, match="chunks must overlap"):
-        separate_long(GainsModel(), np.zeros((1, 40000), np.float32), chunk_seconds=1.0, hop_seconds=1.0)
+@pytest.mark.parametrize("hop", [1.0, 0.4])
+def test_chunks_must_overlap_by_at_most_half(hop):
+    with pytest.raises(ValueError, match="at least half of chunk_seconds and below it"):
+        separate_long(GainsModel(), np.zeros((1, 40000), np.float32), chunk_seconds=1.0, hop_seconds=hop)
 
 
 def test_chunked_separation_of_a_real_model_stays_close_to_one_pass(tmp_path):
@@ -82,19 +84,31 @@ def test_batch_writes_every_good_file_and_reports_every_bad_one(model, tmp_path)
         "text": tmp_path / "in" / "notes.wav",
     }
     bad["text"].write_text("not audio")
-    sf.write(str(bad["nan"]), np.array([0.1, np.nan] * 100), 8000, subtype="FLOAT")
+    sf.write(str(bad["nan"]), np.r_[np.full(4000, 0.1), [0.1, np.nan] * 100], 8000, subtype="FLOAT")
     results = separate_files(model, collect_inputs([str(tmp_path / "in")]), tmp_path / "out")
     errors = {r.input.name: r.error for r in results if r.error}
     assert set(errors) == {"empty.wav", "short.wav", "nan.wav", "notes.wav"}
     assert "is empty: expected at least 16 samples" in errors["empty.wav"]
     assert "fewer than the model's encoder kernel (16)" in errors["short.wav"]
-    assert "has 100 NaN or infinite samples: expected finite audio" in errors["nan.wav"]
+    assert "has NaN or infinite samples (the first at 0.500 s): expected finite audio" in errors["nan.wav"]
     assert "not an audio file soundfile can read" in errors["notes.wav"]
     for name in ("good_s1.wav", "good_s2.wav", "sub/silence_s1.wav", "sub/silence_s2.wav"):
         data, rate = sf.read(tmp_path / "out" / name)
         assert rate == 8000 and np.isfinite(data).all()
     assert len(sf.read(tmp_path / "out" / "good_s1.wav")[0]) == len(sf.read(good)[0])
     assert len(sf.read(tmp_path / "out" / "sub" / "silence_s1.wav")[0]) == len(sf.read(silent)[0])
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good_s1.wav", "good_s2.wav", "sub"]  # no partial files
+
+
+def test_streamed_blocks_give_the_same_output_as_one_array():
+    torch.manual_seed(0)
+    model = DeepMaskDPRNNTasNet(n_src=2, n_repeats=1, bn_chan=8, hid_size=8, chunk_size=20, hop_size=10, n_filters=16).eval()
+    audio = np.random.default_rng(0).standard_normal((2, 30011)).astype(np.float32)
+    whole = separate_long(model, audio, chunk_seconds=1.0, hop_seconds=0.6)
+    cuts = [0, 1, 777, 8000, 8001, 20000, 30011]
+    streamed = list(separate_stream(model, (audio[:, a:b] for a, b in zip(cuts, cuts[1:])), chunk_seconds=1.0, hop_seconds=0.6))
+    assert len(streamed) > 3  # output comes out while input is still being read
+    np.testing.assert_allclose(np.concatenate(streamed, axis=-1), whole, atol=1e-6)
 
 
 def test_other_sample_rates_are_resampled_there_and_back_or_refused(model, tmp_path):
@@ -104,6 +118,12 @@ def test_other_sample_rates_are_resampled_there_and_back_or_refused(model, tmp_p
     assert rate == 16000 and len(data) == 16000
     with pytest.raises(InputError, match="is at 16000 Hz; the model expects 8000 Hz"):
         read_input(wav, 8000, resample=False)
+    # read in blocks, the resampled stream is soxr's one-shot resampling, sample for sample
+    odd = _write(tmp_path / "x44k.wav", 0.1 * np.random.default_rng(1).standard_normal(3 * 44100 + 7), rate=44100)
+    streamed, rate = read_input(odd, 8000)
+    np.testing.assert_allclose(streamed[0], soxr.resample(sf.read(odd, dtype="float32")[0], 44100, 8000), atol=1e-6)
+    [result] = separate_files(model, [(odd, Path("x44k"))], tmp_path / "out")
+    assert sf.info(str(result.outputs[1])).frames == 3 * 44100 + 7
 
 
 def test_multichannel_input_is_downmixed_or_separated_per_channel(model, tmp_path):
