@@ -4,7 +4,10 @@ Prints numbers, asserts nothing: what a recipe's epoch costs on this machine fol
 (steps per epoch x seconds per step).
 """
 import json
+import os
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Dict, Optional
@@ -88,9 +91,12 @@ def _build(name: str, kwargs: Optional[dict]):
 
 
 def _peak_rss_mb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak resident memory. Not getrusage's ru_maxrss: on Linux a child's includes
+    its parent's peak at the fork."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
 
 
 def time_inference(seconds: float, rounds: int) -> list:
@@ -106,7 +112,7 @@ def time_inference(seconds: float, rounds: int) -> list:
                 start = time.perf_counter()
                 model(audio)
                 times[label].append(time.perf_counter() - start)
-    return [{"case": label, "seconds": seconds, "median_s": statistics.median(t), "rtf": statistics.median(t) / seconds} for label, t in times.items()]
+    return {"rows": [{"case": label, "seconds": seconds, "median_s": statistics.median(t), "rtf": statistics.median(t) / seconds} for label, t in times.items()]}
 
 
 def one_pass_memory_case(label: str, seconds: float) -> dict:
@@ -142,28 +148,47 @@ def separate_case(label: str, seconds: float, rate: int = 8000) -> dict:
     return {"median_s": elapsed, "rtf": elapsed / seconds, "peak_rss_mb": _peak_rss_mb(), "rss_before_mb": rss_before}
 
 
-def _in_subprocess(function: str, *args) -> dict:
-    import subprocess
-    import sys
-
-    code = f"import json, asteroid_deepmask.benchmark as b; print(json.dumps(b.{function}(*{args!r})))"
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+SETUPS = ("plain", "tuned")  # plain python and default torch; the package's runtime set-up
 
 
-def run_inference_benchmark(short: float = 4.0, long: float = 60.0, longest: float = 600.0, rounds: int = 3) -> list:
-    """The four models one-pass on ``short`` (3 x ``rounds`` rounds) and ``long`` seconds
-    (``rounds`` rounds), and ``separate`` on ``long`` and ``longest`` seconds (8 kHz, and 16 kHz
-    for the shipped model), each row with its peak RSS from a fresh process."""
+def _environment(setup: str) -> dict:
+    from .runtime import SWITCH, preload_environment
+
+    env = dict(os.environ)
+    if setup == "plain":
+        env[SWITCH] = "off"
+        env.pop("LD_PRELOAD", None)
+        return env
+    env.pop(SWITCH, None)
+    return preload_environment(env) or env
+
+
+def _in_subprocess(function: str, *args, setup: str = "tuned") -> dict:
+    """``function(*args)`` of this module in a fresh process with ``setup``; its JSON result."""
+    code = (
+        "import json, asteroid_deepmask.benchmark as b, asteroid_deepmask.runtime as r; r.setup(); "
+        f"print(json.dumps(b.{function}(*{args!r})))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_environment(setup))
+    if result.returncode:
+        raise RuntimeError(f"benchmark case {function}{args} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def run_inference_benchmark(short: float = 4.0, long: float = 60.0, longest: float = 600.0, rounds: int = 3, setups=("tuned",)) -> list:
+    """Per setup: the four models one-pass on ``short`` (3 x ``rounds`` rounds) and ``long``
+    seconds (``rounds`` rounds), and ``separate`` on ``long`` and ``longest`` seconds (8 kHz, and
+    16 kHz for the shipped model); every row has its peak RSS from a fresh process."""
     rows = []
-    for seconds, n in ((short, 3 * rounds), (long, rounds)):
-        for row in time_inference(seconds, n):
-            row.update(_in_subprocess("one_pass_memory_case", row["case"], seconds), chunked=False, rate=8000, rounds=n)
-            rows.append(row)
-    for label in SEPARATE_MODELS:
-        for seconds, rate in ((long, 8000), (longest, 8000), (longest, 16000)):
-            if rate != 8000 and "shipped" not in label:
-                continue
-            rows.append({"case": f"separate, {label}", "seconds": seconds, "chunked": True, "rate": rate, "rounds": 1,
-                         **_in_subprocess("separate_case", label, seconds, rate)})
+    for setup in setups:
+        for seconds, n in ((short, 3 * rounds), (long, rounds)):
+            for row in _in_subprocess("time_inference", seconds, n, setup=setup)["rows"]:
+                row.update(_in_subprocess("one_pass_memory_case", row["case"], seconds, setup=setup), chunked=False, rate=8000, rounds=n, setup=setup)
+                rows.append(row)
+        for label in SEPARATE_MODELS:
+            for seconds, rate in ((long, 8000), (longest, 8000), (longest, 16000)):
+                if rate != 8000 and "shipped" not in label:
+                    continue
+                rows.append({"case": f"separate, {label}", "seconds": seconds, "chunked": True, "rate": rate, "rounds": 1,
+                             "setup": setup, **_in_subprocess("separate_case", label, seconds, rate, setup=setup)})
     return rows

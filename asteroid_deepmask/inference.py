@@ -131,7 +131,7 @@ def separate_stream(
 ) -> Iterator[np.ndarray]:
     """Separate a stream of (channels, time) blocks, yielding (channels, n_src, time) output as soon
     as it is final. The model sees chunks of ``chunk_seconds`` every ``hop_seconds`` (default: a
-    chunk less 2 s, at most half a chunk); chunks are crossfaded linearly over their overlap, after
+    chunk less 1 s, or half a chunk if that is more); chunks are crossfaded linearly over their overlap, after
     each chunk's sources are put in the order that best matches the previous chunk on the overlap.
     Input no longer than a chunk, or ``chunk_seconds=None``, is separated in one pass."""
 
@@ -143,7 +143,7 @@ def separate_stream(
         return
     sample_rate = int(model.sample_rate)
     length = int(chunk_seconds * sample_rate)
-    hop = int(hop_seconds * sample_rate) if hop_seconds is not None else max(length // 2, length - 2 * sample_rate)
+    hop = int(hop_seconds * sample_rate) if hop_seconds is not None else max(length // 2, length - sample_rate)
     if not length / 2 <= hop < length:  # the linear crossfade sums to one where at most two chunks meet
         raise ValueError(
             f"hop_seconds must be at least half of chunk_seconds and below it (chunks must overlap for their "
@@ -260,7 +260,8 @@ def write_separated(model, audio_input: AudioInput, targets: List[Path], chunk_s
         back = soxr.ResampleStream(audio_input.sample_rate, rate, channels * n_src, dtype="float32")
     partials = [t.parent / f".{t.name}.partial" for t in targets]
     written = 0
-    progress = tqdm(total=audio_input.frames / rate, unit="s", desc=audio_input.path.name, leave=False)
+    progress = tqdm(total=audio_input.frames / rate, unit="s", desc=audio_input.path.name, leave=False,
+                    bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} s of audio [{elapsed}<{remaining}]")
     try:
         with ExitStack() as stack:
             for partial in partials:

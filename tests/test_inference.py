@@ -143,9 +143,14 @@ def test_outputs_are_never_overwritten_silently(model, tmp_path):
     assert forced.error is None
 
 
-def test_missing_inputs_and_unwritable_output_folders_are_clear_errors(model, tmp_path):
+def test_missing_inputs_and_unwritable_output_folders_are_clear_errors(model, tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError, match="no such file, folder or glob match"):
         collect_inputs([str(tmp_path / "nothing*.wav")])
+    locked = _write(tmp_path / "locked.wav", np.zeros(8000))
+    # root reads any file whatever its mode, so the permission check is what is made to say no
+    monkeypatch.setattr("asteroid_deepmask.inference.os.access", lambda path, mode: Path(path) != locked)
+    [result] = separate_files(model, [(locked, Path("locked"))], tmp_path / "out")
+    assert "not readable (permission denied)" in result.error
     blocker = tmp_path / "file"
     blocker.write_text("")
     with pytest.raises(InputError, match="Cannot write to the output folder"):
