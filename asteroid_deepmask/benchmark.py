@@ -163,6 +163,12 @@ def _environment(setup: str) -> dict:
     return preload_environment(env) or env
 
 
+def training_case(label: str, steps: int) -> dict:
+    """A paper-size training step (batch 4 x 4 s) of one model of INFERENCE_MODELS, on the CPU."""
+    name, kwargs = INFERENCE_MODELS[label]
+    return time_training_step(name, batch_size=4, seconds=4.0, steps=steps, warmup=1, **kwargs)
+
+
 def _in_subprocess(function: str, *args, setup: str = "tuned") -> dict:
     """``function(*args)`` of this module in a fresh process with ``setup``; its JSON result."""
     code = (
@@ -175,12 +181,19 @@ def _in_subprocess(function: str, *args, setup: str = "tuned") -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def run_inference_benchmark(short: float = 4.0, long: float = 60.0, longest: float = 600.0, rounds: int = 3, setups=("tuned",)) -> list:
-    """Per setup: the four models one-pass on ``short`` (3 x ``rounds`` rounds) and ``long``
+def run_inference_benchmark(
+    short: float = 4.0, long: float = 60.0, longest: float = 600.0, rounds: int = 3, setups=("tuned",), training_steps: int = 0
+) -> list:
+    """Per setup: ``training_steps`` paper-size training steps (batch 4 x 4 s) of our three
+    models, then the four models one-pass on ``short`` (3 x ``rounds`` rounds) and ``long``
     seconds (``rounds`` rounds), and ``separate`` on ``long`` and ``longest`` seconds (8 kHz, and
     16 kHz for the shipped model); every row has its peak RSS from a fresh process."""
     rows = []
     for setup in setups:
+        for label in list(INFERENCE_MODELS)[1:] if training_steps else ():
+            result = _in_subprocess("training_case", label, training_steps, setup=setup)
+            rows.append({"case": f"training step, {label}", "seconds": 4.0, "median_s": result["median_s"], "rtf": None,
+                         "chunked": True, "rate": 8000, "rounds": training_steps, "setup": setup, "peak_rss_mb": None, "training": True})
         for seconds, n in ((short, 3 * rounds), (long, rounds)):
             for row in _in_subprocess("time_inference", seconds, n, setup=setup)["rows"]:
                 row.update(_in_subprocess("one_pass_memory_case", row["case"], seconds, setup=setup), chunked=False, rate=8000, rounds=n, setup=setup)

@@ -50,7 +50,7 @@ def _benchmark(args: argparse.Namespace) -> None:
         from .benchmark import run_inference_benchmark
 
         setups = ("plain", "tuned") if args.setup == "both" else (args.setup,)
-        rows = run_inference_benchmark(rounds=args.steps, setups=setups)
+        rows = run_inference_benchmark(rounds=args.steps, setups=setups, training_steps=args.training_steps)
         print("CPU inference. time: median over rounds, models interleaved in one process; peak RSS: a fresh "
               "process per case. setup: plain python and torch defaults, or tuned (asteroid_deepmask.runtime).\n")
         key = lambda r: (r["setup"], r["case"], r["seconds"], r["rate"])
@@ -64,8 +64,11 @@ def _benchmark(args: argparse.Namespace) -> None:
             ratios = ("-", "-") if r["chunked"] else (f"{r['median_s'] / reference[group]:.3f}", f"{r['median_s'] / baseline[group]:.3f}")
             speedup = f"{plain[key(r)[1:]] / r['median_s']:.2f}x" if r["setup"] != "plain" and key(r)[1:] in plain else "-"
             source = f"{r['seconds']:g} s" + (f" at {r['rate'] // 1000} kHz" if r["rate"] != 8000 else "")
-            print(f"| {r['setup']} | {r['case']} | {source} | {r['median_s']:.3f} | {ratios[0]} | {ratios[1]} | {speedup} | "
-                  f"{r['rtf']:.3f} | {r['peak_rss_mb']:.0f} |")
+            if r.get("training"):
+                source, rtf, rss = "batch 4 x 4 s", "-", "-"
+            else:
+                rtf, rss = f"{r['rtf']:.3f}", f"{r['peak_rss_mb']:.0f}"
+            print(f"| {r['setup']} | {r['case']} | {source} | {r['median_s']:.3f} | {ratios[0]} | {ratios[1]} | {speedup} | {rtf} | {rss} |")
         return
     kwargs = _parse_overrides(args.overrides)
     for model in args.model or ["baseline", "deepmask"]:
@@ -313,6 +316,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--inference", action="store_true",
                        help="instead: CPU inference time and peak memory of Asteroid's DPRNNTasNet and ours, 4/60 s, "
                        "and chunked separate on 60/600 s files (--steps rounds)")
+    bench.add_argument("--training-steps", type=int, default=0,
+                       help="with --inference: also time this many paper-size CPU training steps of our three models")
     bench.add_argument("--setup", choices=("tuned", "plain", "both"), default="tuned",
                        help="with --inference: the package's CPU runtime set-up, plain python, or both side by side")
     bench.set_defaults(func=_benchmark)
