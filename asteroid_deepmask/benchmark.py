@@ -21,11 +21,14 @@ from .models import make_model
 
 
 def time_training_step(
-    model_name: str, batch_size: int = 4, seconds: float = 4.0, steps: int = 10, warmup: int = 3, device: str = "cpu", **kwargs
+    model_name: str, batch_size: int = 4, seconds: float = 4.0, steps: int = 10, warmup: int = 3, device: str = "cpu",
+    compile_model: bool = False, **kwargs
 ) -> Dict[str, float]:
-    """Median and spread of the wall time of ``steps`` training steps, after ``warmup`` untimed ones."""
+    """Median and spread of the wall time of ``steps`` training steps, after ``warmup`` untimed ones
+    (whose total, compilation included with ``compile_model``, is ``warmup_s``)."""
     device = torch.device(device)
     model = make_model(model_name, **kwargs).to(device)
+    forward = torch.compile(model.forward) if compile_model else model
     loss_func = PITLossWrapper(pairwise_neg_snr, pit_from="pw_mtx")
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     n_src = model.masker.n_src
@@ -35,20 +38,19 @@ def time_training_step(
     mixture = sources.sum(1)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    times = []
+    times, warmup_times = [], []
     for step in range(warmup + steps):
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         start = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
-        loss = loss_func(model(mixture), sources)
+        loss = loss_func(forward(mixture), sources)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         optimizer.step()
         if device.type == "cuda":
             torch.cuda.synchronize(device)
-        if step >= warmup:
-            times.append(time.perf_counter() - start)
+        (times if step >= warmup else warmup_times).append(time.perf_counter() - start)
     result = {
         "model": model_name,
         "batch_size": batch_size,
@@ -59,6 +61,8 @@ def time_training_step(
         "min_s": min(times),
         "max_s": max(times),
         "steps": steps,
+        "warmup_s": sum(warmup_times),
+        "compiled": compile_model,
     }
     if device.type == "cuda":
         result["peak_memory_gb"] = torch.cuda.max_memory_allocated(device) / 2**30
@@ -155,18 +159,18 @@ def _environment(setup: str) -> dict:
     from .runtime import SWITCH, preload_environment
 
     env = dict(os.environ)
-    if setup == "plain":
-        env[SWITCH] = "off"
+    if setup in ("plain", "glibc"):  # glibc: the mallopt part of the set-up alone
+        env[SWITCH] = "off" if setup == "plain" else "glibc"
         env.pop("LD_PRELOAD", None)
         return env
     env.pop(SWITCH, None)
     return preload_environment(env) or env
 
 
-def training_case(label: str, steps: int) -> dict:
+def training_case(label: str, steps: int, compile_model: bool = False) -> dict:
     """A paper-size training step (batch 4 x 4 s) of one model of INFERENCE_MODELS, on the CPU."""
     name, kwargs = INFERENCE_MODELS[label]
-    return time_training_step(name, batch_size=4, seconds=4.0, steps=steps, warmup=1, **kwargs)
+    return time_training_step(name, batch_size=4, seconds=4.0, steps=steps, warmup=1, compile_model=compile_model, **kwargs)
 
 
 def _in_subprocess(function: str, *args, setup: str = "tuned") -> dict:
@@ -182,23 +186,28 @@ def _in_subprocess(function: str, *args, setup: str = "tuned") -> dict:
 
 
 def run_inference_benchmark(
-    short: float = 4.0, long: float = 60.0, longest: float = 600.0, rounds: int = 3, setups=("tuned",), training_steps: int = 0
+    short: float = 4.0, long: float = 60.0, longest: float = 600.0, rounds: int = 3, setups=("tuned",), training_steps: int = 0,
+    separate_cases: bool = True,
 ) -> list:
-    """Per setup: ``training_steps`` paper-size training steps (batch 4 x 4 s) of our three
-    models, then the four models one-pass on ``short`` (3 x ``rounds`` rounds) and ``long``
+    """Per setup (plain, glibc, tuned): ``training_steps`` paper-size training steps (batch 4 x 4 s)
+    of our three models (and MLP (L) compiled, tuned), then the four models one-pass on ``short`` (3 x ``rounds`` rounds) and ``long``
     seconds (``rounds`` rounds), and ``separate`` on ``long`` and ``longest`` seconds (8 kHz, and
     16 kHz for the shipped model); every row has its peak RSS from a fresh process."""
     rows = []
     for setup in setups:
-        for label in list(INFERENCE_MODELS)[1:] if training_steps else ():
-            result = _in_subprocess("training_case", label, training_steps, setup=setup)
-            rows.append({"case": f"training step, {label}", "seconds": 4.0, "median_s": result["median_s"], "rtf": None,
+        training = [(label, False) for label in list(INFERENCE_MODELS)[1:]] if training_steps else []
+        if training and setup == "tuned":
+            training.append(("deepmask MLP (L)", True))
+        for label, compiled in training:
+            result = _in_subprocess("training_case", label, training_steps, compiled, setup=setup)
+            case = f"training step, {label}" + (", torch.compile" if compiled else "")
+            rows.append({"case": case, "seconds": 4.0, "median_s": result["median_s"], "rtf": None, "warmup_s": result["warmup_s"],
                          "chunked": True, "rate": 8000, "rounds": training_steps, "setup": setup, "peak_rss_mb": None, "training": True})
         for seconds, n in ((short, 3 * rounds), (long, rounds)):
             for row in _in_subprocess("time_inference", seconds, n, setup=setup)["rows"]:
                 row.update(_in_subprocess("one_pass_memory_case", row["case"], seconds, setup=setup), chunked=False, rate=8000, rounds=n, setup=setup)
                 rows.append(row)
-        for label in SEPARATE_MODELS:
+        for label in SEPARATE_MODELS if separate_cases else ():
             for seconds, rate in ((long, 8000), (longest, 8000), (longest, 16000)):
                 if rate != 8000 and "shipped" not in label:
                     continue

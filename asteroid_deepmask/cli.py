@@ -49,11 +49,12 @@ def _benchmark(args: argparse.Namespace) -> None:
     if args.inference:
         from .benchmark import run_inference_benchmark
 
-        setups = ("plain", "tuned") if args.setup == "both" else (args.setup,)
-        rows = run_inference_benchmark(rounds=args.steps, setups=setups, training_steps=args.training_steps)
+        setups = {"both": ("plain", "tuned"), "all": ("plain", "glibc", "tuned")}.get(args.setup, (args.setup,))
+        rows = run_inference_benchmark(rounds=args.steps, setups=setups, training_steps=args.training_steps,
+                                       separate_cases=not args.no_separate)
         print("CPU inference. time: median over rounds, models interleaved in one process; peak RSS: a fresh "
               "process per case. setup: plain python and torch defaults, or tuned (asteroid_deepmask.runtime).\n")
-        key = lambda r: (r["setup"], r["case"], r["seconds"], r["rate"])
+        key = lambda r: (r["setup"], r["case"].replace(", torch.compile", ""), r["seconds"], r["rate"])
         plain = {key(r)[1:]: r["median_s"] for r in rows if r["setup"] == "plain"}
         reference = {(r["setup"], r["seconds"]): r["median_s"] for r in rows if r["case"].startswith("asteroid")}
         baseline = {(r["setup"], r["seconds"]): r["median_s"] for r in rows if r["case"].startswith("baseline")}
@@ -65,7 +66,7 @@ def _benchmark(args: argparse.Namespace) -> None:
             speedup = f"{plain[key(r)[1:]] / r['median_s']:.2f}x" if r["setup"] != "plain" and key(r)[1:] in plain else "-"
             source = f"{r['seconds']:g} s" + (f" at {r['rate'] // 1000} kHz" if r["rate"] != 8000 else "")
             if r.get("training"):
-                source, rtf, rss = "batch 4 x 4 s", "-", "-"
+                source, rtf, rss = f"batch 4 x 4 s (first step {r['warmup_s']:.0f} s)", "-", "-"
             else:
                 rtf, rss = f"{r['rtf']:.3f}", f"{r['peak_rss_mb']:.0f}"
             print(f"| {r['setup']} | {r['case']} | {source} | {r['median_s']:.3f} | {ratios[0]} | {ratios[1]} | {speedup} | {rtf} | {rss} |")
@@ -318,8 +319,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "and chunked separate on 60/600 s files (--steps rounds)")
     bench.add_argument("--training-steps", type=int, default=0,
                        help="with --inference: also time this many paper-size CPU training steps of our three models")
-    bench.add_argument("--setup", choices=("tuned", "plain", "both"), default="tuned",
-                       help="with --inference: the package's CPU runtime set-up, plain python, or both side by side")
+    bench.add_argument("--setup", choices=("tuned", "plain", "both", "all"), default="tuned",
+                       help="with --inference: the package's CPU runtime set-up (tuned), plain python, both, or all "
+                       "(plain, glibc mallopt alone, tuned)")
+    bench.add_argument("--no-separate", action="store_true", help="with --inference: skip the chunked separate cases")
     bench.set_defaults(func=_benchmark)
 
     tools = commands.add_parser("tts-tools", help="check (and install) the TTS engines of the demo corpus")

@@ -89,3 +89,26 @@ def test_the_command_line_runs_long_commands_with_the_allocator(tmp_path):
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"CPU runtime: {JEMALLOC[0]}" in result.stderr
+
+
+def test_compiled_training_forward_gives_the_eager_loss_and_keeps_the_state_dict():
+    import torch
+    from asteroid.losses import PITLossWrapper, pairwise_neg_snr
+
+    from asteroid_deepmask.models import make_model
+    from asteroid_deepmask.recipes.train import EpochLossSystem
+
+    torch.manual_seed(0)
+    model = make_model("deepmask", n_src=2, n_repeats=1, bn_chan=16, hid_size=16, chunk_size=20, hop_size=10, n_filters=32)
+    loss_func = PITLossWrapper(pairwise_neg_snr, pit_from="pw_mtx")
+    systems = [EpochLossSystem(model, None, loss_func, None, compile_training=flag) for flag in (False, True)]
+    sources = torch.randn(2, 2, 4000, generator=torch.Generator().manual_seed(1))
+    losses = []
+    for system in systems:
+        system.log = lambda *args, **kwargs: None  # no trainer attached
+        loss = system.training_step((sources.sum(1), sources), 0)
+        losses.append(loss.item())
+        model.zero_grad()
+    assert losses[1] == pytest.approx(losses[0], rel=1e-5)
+    assert systems[1].compiled_forward is not None
+    assert list(systems[1].state_dict()) == list(systems[0].state_dict())

@@ -61,8 +61,16 @@ class EpochLossSystem(System):
     only the per-step loss, too noisy to schedule on.
     """
 
+    def __init__(self, *args, compile_training: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        # torch.compile'd forward for the fixed-length training segments only: validation runs
+        # whole utterances of every length, which would recompile again and again. A compiled
+        # bound method, not a module, so that the state dict keeps its keys.
+        self.compiled_forward = torch.compile(self.model.forward) if compile_training else None
+
     def training_step(self, batch, batch_nb):
-        loss = self.common_step(batch, batch_nb, train=True)
+        inputs, targets = batch
+        loss = self.loss_func((self.compiled_forward or self.model)(inputs), targets)
         self.log("loss", loss, on_step=True, on_epoch=True, prog_bar=True)
         return loss
 
@@ -133,6 +141,7 @@ def train(conf: dict, exp_dir) -> Path:
         val_loader=loader(data["valid_dir"], shuffle=False),
         scheduler=scheduler,
         config=conf,
+        compile_training=bool(training.get("compile", False)),
     )
     ckpt_dir = exp_dir / "checkpoints"
     best = ModelCheckpoint(dirpath=ckpt_dir, monitor="val_loss", mode="min", save_top_k=training["save_top_k"], filename="{epoch}-{val_loss:.3f}")
