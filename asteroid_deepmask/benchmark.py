@@ -143,16 +143,12 @@ def separate_case(label: str, seconds: float, rate: int = 8000) -> dict:
             rng = np.random.default_rng(0)
             for _ in range(int(seconds)):
                 file.write(0.1 * rng.standard_normal(rate).astype(np.float32))
-        rss_before = _peak_rss_mb()
         start = time.perf_counter()
         [result] = separate_files(model, [(path, Path("long"))], Path(tmp) / "out")
         elapsed = time.perf_counter() - start
     if result.error:
         raise RuntimeError(result.error)
-    return {"median_s": elapsed, "rtf": elapsed / seconds, "peak_rss_mb": _peak_rss_mb(), "rss_before_mb": rss_before}
-
-
-SETUPS = ("plain", "tuned")  # plain python and default torch; the package's runtime set-up
+    return {"median_s": elapsed, "rtf": elapsed / seconds, "peak_rss_mb": _peak_rss_mb()}
 
 
 def _environment(setup: str) -> dict:
@@ -202,7 +198,7 @@ def run_inference_benchmark(
             result = _in_subprocess("training_case", label, training_steps, compiled, setup=setup)
             case = f"training step, {label}" + (", torch.compile" if compiled else "")
             rows.append({"case": case, "seconds": 4.0, "median_s": result["median_s"], "rtf": None, "warmup_s": result["warmup_s"],
-                         "chunked": True, "rate": 8000, "rounds": training_steps, "setup": setup, "peak_rss_mb": None, "training": True})
+                         "chunked": False, "rate": 8000, "rounds": training_steps, "setup": setup, "peak_rss_mb": None, "training": True})
         for seconds, n in ((short, 3 * rounds), (long, rounds)):
             for row in _in_subprocess("time_inference", seconds, n, setup=setup)["rows"]:
                 row.update(_in_subprocess("one_pass_memory_case", row["case"], seconds, setup=setup), chunked=False, rate=8000, rounds=n, setup=setup)

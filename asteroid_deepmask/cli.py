@@ -52,8 +52,9 @@ def _benchmark(args: argparse.Namespace) -> None:
         setups = {"both": ("plain", "tuned"), "all": ("plain", "glibc", "tuned")}.get(args.setup, (args.setup,))
         rows = run_inference_benchmark(rounds=args.steps, setups=setups, training_steps=args.training_steps,
                                        separate_cases=not args.no_separate)
-        print("CPU inference. time: median over rounds, models interleaved in one process; peak RSS: a fresh "
-              "process per case. setup: plain python and torch defaults, or tuned (asteroid_deepmask.runtime).\n")
+        print("CPU benchmark. Inference time: median over rounds, models interleaved in one process; peak RSS: a "
+              "fresh process per case; training: median of the steps after the first. Setups: plain (python and torch "
+              "defaults), glibc (mallopt alone), tuned (asteroid_deepmask.runtime).\n")
         key = lambda r: (r["setup"], r["case"].replace(", torch.compile", ""), r["seconds"], r["rate"])
         plain = {key(r)[1:]: r["median_s"] for r in rows if r["setup"] == "plain"}
         reference = {(r["setup"], r["seconds"]): r["median_s"] for r in rows if r["case"].startswith("asteroid")}
@@ -62,7 +63,7 @@ def _benchmark(args: argparse.Namespace) -> None:
         print("|---|---|---|---|---|---|---|---|---|")
         for r in rows:
             group = (r["setup"], r["seconds"])
-            ratios = ("-", "-") if r["chunked"] else (f"{r['median_s'] / reference[group]:.3f}", f"{r['median_s'] / baseline[group]:.3f}")
+            ratios = ("-", "-") if r["chunked"] or r.get("training") else (f"{r['median_s'] / reference[group]:.3f}", f"{r['median_s'] / baseline[group]:.3f}")
             speedup = f"{plain[key(r)[1:]] / r['median_s']:.2f}x" if r["setup"] != "plain" and key(r)[1:] in plain else "-"
             source = f"{r['seconds']:g} s" + (f" at {r['rate'] // 1000} kHz" if r["rate"] != 8000 else "")
             if r.get("training"):

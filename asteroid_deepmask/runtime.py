@@ -1,5 +1,5 @@
-"""Fast CPU defaults for the long-running commands (train, evaluate, separate, grid): the memory
-allocator and torch's thread count. Detected, never required; one log line says what is used.
+"""Fast CPU defaults for the long-running commands (train, and so every grid run; evaluate,
+separate, infer): the memory allocator and torch's thread count. Detected, never required; one log line says what is used.
 
 Why: the models' activations are tens of MB each and are freed and taken again at every step
 (every chunk at inference). glibc's malloc hands such blocks back to the kernel (munmap) and gets
