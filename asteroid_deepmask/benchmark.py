@@ -20,12 +20,22 @@ from asteroid.losses import PITLossWrapper, pairwise_neg_snr
 from .models import make_model
 
 
+# Training precisions: fp32, and autocast to bf16 / fp16 as Lightning's "bf16-mixed" / "16-mixed".
+AUTOCAST_DTYPES = {"32": None, "bf16": torch.bfloat16, "16": torch.float16}
+
+
 def time_training_step(
     model_name: str, batch_size: int = 4, seconds: float = 4.0, steps: int = 10, warmup: int = 3, device: str = "cpu",
-    compile_model: bool = False, **kwargs
+    compile_model: bool = False, precision: str = "32", **kwargs
 ) -> Dict[str, float]:
     """Median and spread of the wall time of ``steps`` training steps, after ``warmup`` untimed ones
-    (whose total, compilation included with ``compile_model``, is ``warmup_s``)."""
+    (whose total, compilation included with ``compile_model``, is ``warmup_s``).
+
+    ``precision`` "bf16" or "16" runs the forward pass and loss under ``torch.autocast``, as Lightning's
+    bf16-mixed / 16-mixed do (fp16 with a gradient scaler); the weights stay float32.
+    """
+    if precision not in AUTOCAST_DTYPES:
+        raise ValueError(f"precision {precision!r}: expected one of {sorted(AUTOCAST_DTYPES)}.")
     device = torch.device(device)
     model = make_model(model_name, **kwargs).to(device)
     forward = torch.compile(model.forward) if compile_model else model
@@ -36,6 +46,8 @@ def time_training_step(
     generator = torch.Generator().manual_seed(0)
     sources = torch.randn(batch_size, n_src, samples, generator=generator).to(device)
     mixture = sources.sum(1)
+    dtype = AUTOCAST_DTYPES[precision]
+    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     times, warmup_times = [], []
@@ -44,10 +56,13 @@ def time_training_step(
             torch.cuda.synchronize(device)
         start = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
-        loss = loss_func(forward(mixture), sources)
-        loss.backward()
+        with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+            loss = loss_func(forward(mixture), sources)
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        optimizer.step()
+        scaler.step(optimizer)
+        scaler.update()
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         (times if step >= warmup else warmup_times).append(time.perf_counter() - start)
@@ -63,6 +78,8 @@ def time_training_step(
         "steps": steps,
         "warmup_s": sum(warmup_times),
         "compiled": compile_model,
+        "precision": precision,
+        "loss": loss.item(),
     }
     if device.type == "cuda":
         result["peak_memory_gb"] = torch.cuda.max_memory_allocated(device) / 2**30

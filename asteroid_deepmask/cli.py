@@ -73,15 +73,25 @@ def _benchmark(args: argparse.Namespace) -> None:
             print(f"| {r['setup']} | {r['case']} | {source} | {r['median_s']:.3f} | {ratios[0]} | {ratios[1]} | {speedup} | {rtf} | {rss} |")
         return
     kwargs = _parse_overrides(args.overrides)
+    if args.device == "cpu":
+        from .recipes.train import check_cpu_precision
+
+        for precision in args.precision or []:
+            check_cpu_precision({"bf16": "bf16-mixed", "16": "16-mixed"}.get(precision, precision))
     for model in args.model or ["baseline", "deepmask"]:
-        result = time_training_step(
-            model, args.batch_size, args.seconds, args.steps, device=args.device, **kwargs
-        )
-        print(json.dumps(result) if args.json else (
-            f"{model:15s} batch {args.batch_size} x {args.seconds:g} s on {result['device']}: "
-            f"{result['median_s']:.3f} s/step (min {result['min_s']:.3f}, max {result['max_s']:.3f}, "
-            f"{args.steps} steps)" + (f", peak {result['peak_memory_gb']:.2f} GB" if "peak_memory_gb" in result else "")
-        ))
+        fp32_time = None
+        for precision in args.precision or ["32"]:
+            result = time_training_step(
+                model, args.batch_size, args.seconds, args.steps, device=args.device, precision=precision, **kwargs
+            )
+            fp32_time = result["median_s"] if precision == "32" else fp32_time
+            speedup = f", {fp32_time / result['median_s']:.2f}x fp32" if fp32_time and precision != "32" else ""
+            print(json.dumps(result) if args.json else (
+                f"{model:15s} {precision:>4s} batch {args.batch_size} x {args.seconds:g} s on {result['device']}: "
+                f"{result['median_s']:.3f} s/step (min {result['min_s']:.3f}, max {result['max_s']:.3f}, "
+                f"{args.steps} steps{speedup})"
+                + (f", peak {result['peak_memory_gb']:.2f} GB" if "peak_memory_gb" in result else "")
+            ))
 
 
 def _separate(args: argparse.Namespace) -> None:
@@ -314,6 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--seconds", type=float, default=4.0, help="segment length (default: the paper's 4 s)")
     bench.add_argument("--steps", type=int, default=10)
     bench.add_argument("--device", default="cpu", help="cpu or cuda")
+    bench.add_argument("--precision", action="append", choices=("32", "bf16", "16"),
+                       help="fp32 (32) or autocast to bf16 / fp16 as the recipes' precision bf16-mixed / 16-mixed; "
+                       "repeat to compare (e.g. --device cuda --precision 32 --precision bf16)")
     bench.add_argument("--json", action="store_true")
     bench.add_argument("--inference", action="store_true",
                        help="instead: CPU inference time and peak memory of Asteroid's DPRNNTasNet and ours, 4/60 s, "

@@ -1,6 +1,7 @@
 import json
 
 import pytest
+import torch
 
 from asteroid_deepmask.cli import main
 from asteroid_deepmask.complexity import PAPER_ROWS, count_complexity, paper_table
@@ -48,3 +49,22 @@ def test_training_step_benchmark_reports_times():
     result = time_training_step("deepmask", batch_size=2, seconds=0.5, steps=2, warmup=1, n_repeats=1, hid_size=8, bn_chan=8, n_filters=16)
     assert result["steps"] == 2 and 0 < result["min_s"] <= result["median_s"] <= result["max_s"]
     assert result["device"] == "cpu"
+
+
+@pytest.mark.parametrize("precision", ["bf16", "16"])
+def test_training_step_benchmark_autocasts_the_forward_pass(precision):
+    """Same seed, same batch: the first step's loss under autocast is the fp32 loss up to the
+    lower precision's rounding, and not bit-equal to it (which it would be if autocast were not on)."""
+    from asteroid_deepmask.benchmark import time_training_step
+
+    first_step = dict(batch_size=2, seconds=0.5, steps=1, warmup=0, n_repeats=1, hid_size=8, bn_chan=8, n_filters=16)
+    torch.manual_seed(0)
+    reference = time_training_step("deepmask", **first_step)
+    torch.manual_seed(0)
+    with torch.backends.mkldnn.flags(enabled=False):  # torch's own LSTM runs bf16/fp16 on any CPU
+        result = time_training_step("deepmask", precision=precision, **first_step)
+    assert result["precision"] == precision
+    assert result["loss"] == pytest.approx(reference["loss"], abs=1e-3)
+    assert result["loss"] != reference["loss"]
+    with pytest.raises(ValueError, match="expected one of"):
+        time_training_step("deepmask", precision="fp8")

@@ -185,6 +185,49 @@ def test_ddp_training_on_two_cpu_processes_saves_a_checkpoint(corpus_24, tmp_pat
     assert "world_size=2" in result.stderr or "distributed_backend=gloo" in result.stderr
 
 
+def _cpu_has_bf16_lstm():
+    from asteroid_deepmask.recipes.train import check_cpu_precision
+
+    try:
+        check_cpu_precision("bf16-mixed")
+    except ValueError:
+        return False
+    return True
+
+
+def test_mixed_precision_on_a_cpu_without_bf16_lstm_is_refused_with_what_to_use(corpus_24, tmp_path):
+    if _cpu_has_bf16_lstm():
+        pytest.skip("this CPU runs bf16 LSTMs: nothing to refuse")
+    command = _train_command(corpus_24, tmp_path / "bf16", "--max_epochs", "1", "--accelerator", "cpu", "--precision", "bf16-mixed")
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode != 0
+    assert "Precision 'bf16-mixed' on CPU" in result.stderr and "Use precision 32-true" in result.stderr
+    assert not (tmp_path / "bf16" / "checkpoints").exists()
+
+
+def test_bf16_mixed_precision_trains_and_publishes_float32_weights(corpus_24, tmp_path):
+    """Lightning's bf16-mixed through the recipe; torch's own LSTM kernels (oneDNN off) run bf16 on any CPU."""
+    import yaml
+    from asteroid.utils import parse_args_as_dict, prepare_parser_from_dict
+
+    from asteroid_deepmask.models import DeepMaskDPRNNTasNet
+    from asteroid_deepmask.recipes.train import train
+
+    conf = yaml.safe_load((ROOT / "egs/demo/local/conf.yml").read_text())
+    parser = prepare_parser_from_dict(conf)
+    args = [*TOY_TRAIN_ARGS.split(), "--train_dir", str(corpus_24 / "tr"), "--valid_dir", str(corpus_24 / "cv"),
+            "--max_epochs", "1", "--limit_train_batches", "4", "--accelerator", "cpu", "--precision", "bf16-mixed"]
+    conf, _ = parse_args_as_dict(parser, return_plain_args=True, args=args)
+    conf.pop("main_args", None)
+    with torch.backends.mkldnn.flags(enabled=False):
+        best = train(conf, tmp_path / "bf16")
+    package = torch.load(best, weights_only=True)
+    assert package["infos"]["training"]["precision"] == "bf16-mixed"
+    assert all(value.dtype == torch.float32 for value in package["state_dict"].values() if value.is_floating_point())
+    model = DeepMaskDPRNNTasNet.from_pretrained(str(best))
+    assert torch.isfinite(model(torch.randn(1, 8000))).all()
+
+
 def test_sdr_matches_mir_eval_and_si_sdr_matches_asteroid():
     import mir_eval
     from asteroid.losses import singlesrc_neg_sisdr

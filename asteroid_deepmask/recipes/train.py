@@ -98,6 +98,28 @@ def _max_time(value):
     return str(value)
 
 
+def check_cpu_precision(precision: str) -> None:
+    """Refuse mixed precision on a CPU that cannot autocast the LSTMs.
+
+    Lightning's bf16/16-mixed autocasts the LSTMs, which oneDNN refuses with an obscure error in the
+    first step on CPUs without bf16/fp16 instructions; say so before training starts instead.
+    """
+    dtype = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}.get(str(precision))
+    if dtype is None:
+        return
+    lstm = torch.nn.LSTM(4, 4, bidirectional=True)
+    try:
+        with torch.autocast("cpu", dtype=dtype):
+            output, _ = lstm(torch.zeros(3, 2, 4))
+            output.sum().backward()
+    except RuntimeError as error:
+        first_line = str(error).splitlines()[0]
+        raise ValueError(
+            f"Precision {precision!r} on CPU: this CPU cannot run the LSTMs in {dtype} ({first_line}). "
+            "Use precision 32-true on CPU; mixed precision is meant for GPUs (bf16-mixed on Ampere or newer)."
+        ) from None
+
+
 def train(conf: dict, exp_dir) -> Path:
     """Train (or resume) the model of ``conf`` in ``exp_dir``; returns the path of ``best_model.pth``."""
     exp_dir = Path(exp_dir)
@@ -162,8 +184,11 @@ def train(conf: dict, exp_dir) -> Path:
         devices=training.get("devices", "auto"),
         num_nodes=training.get("num_nodes", 1),
         strategy=training.get("strategy", "auto"),
+        precision=training.get("precision", "32-true"),
         log_every_n_steps=min(50, training["checkpoint_every_n_steps"]),
     )
+    if type(trainer.accelerator).__name__ == "CPUAccelerator":
+        check_cpu_precision(trainer.precision)
     resume = ckpt_dir / "last.ckpt"
     resumed = resume.exists()
     if resumed:
@@ -178,6 +203,7 @@ def train(conf: dict, exp_dir) -> Path:
         "torch_threads": torch.get_num_threads(),
         "cpu": platform.processor() or platform.machine(),
         "gpu": torch.cuda.get_device_name(0) if trainer.accelerator.__class__.__name__ == "CUDAAccelerator" else None,
+        "precision": str(trainer.precision),
         "wall_time_s": round(time.time() - started, 1),
         "resumed": resumed,
     }
