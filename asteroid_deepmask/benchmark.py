@@ -202,20 +202,23 @@ def run_inference_benchmark(
     short: float = 4.0, long: float = 60.0, longest: float = 600.0, rounds: int = 3, setups=("tuned",), training_steps: int = 0,
     separate_cases: bool = True,
 ) -> list:
-    """Per setup (plain, glibc, tuned): ``training_steps`` paper-size training steps (batch 4 x 4 s)
-    of our three models (and MLP (L) compiled, tuned), then the four models one-pass on ``short`` (3 x ``rounds`` rounds) and ``long``
+    """``training_steps`` paper-size training steps (batch 4 x 4 s) of our three models (and MLP (L)
+    compiled, tuned) under each setup (plain, glibc, tuned), then per setup the four models one-pass on ``short`` (3 x ``rounds`` rounds) and ``long``
     seconds (``rounds`` rounds), and ``separate`` on ``long`` and ``longest`` seconds (8 kHz, and
     16 kHz for the shipped model); every row has its peak RSS from a fresh process."""
     rows = []
-    for setup in setups:
-        training = [(label, False) for label in list(INFERENCE_MODELS)[1:]] if training_steps else []
-        if training and setup == "tuned":
-            training.append(("deepmask MLP (L)", True))
-        for label, compiled in training:
+    training = [(label, False) for label in list(INFERENCE_MODELS)[1:]] + [("deepmask MLP (L)", True)] if training_steps else []
+    for label, compiled in training:
+        # The setups of one model back to back, so that the machine's drift falls on them alike.
+        for setup in setups:
+            if compiled and setup != "tuned":
+                continue
             result = _in_subprocess("training_case", label, training_steps, compiled, setup=setup)
             case = f"training step, {label}" + (", torch.compile" if compiled else "")
             rows.append({"case": case, "seconds": 4.0, "median_s": result["median_s"], "rtf": None, "warmup_s": result["warmup_s"],
                          "chunked": False, "rate": 8000, "rounds": training_steps, "setup": setup, "peak_rss_mb": None, "training": True})
+    rows.sort(key=lambda row: setups.index(row["setup"]))  # stable: printed setup by setup
+    for setup in setups:
         for seconds, n in ((short, 3 * rounds), (long, rounds)):
             for row in _in_subprocess("time_inference", seconds, n, setup=setup)["rows"]:
                 row.update(_in_subprocess("one_pass_memory_case", row["case"], seconds, setup=setup), chunked=False, rate=8000, rounds=n, setup=setup)
