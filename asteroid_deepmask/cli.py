@@ -201,6 +201,22 @@ def _grid(args: argparse.Namespace, recipe_args: List[str]) -> None:
         print(f"[{result['status']}] (cd egs/{result['row'].recipe} && {' '.join(result['command'][1:])})")
 
 
+def _study(args: argparse.Namespace) -> None:
+    from .recipes.study import StudyBudget, run_study, select_study_rows
+
+    budget = StudyBudget(args.epochs, args.steps_per_epoch, args.segment)
+    demo_dir = _egs_dir(args.egs_dir) / "demo"
+    for result in run_study(select_study_rows(args.rows), args.seeds, demo_dir, args.exp_root, args.json_dir, budget,
+                            python=sys.executable, dry_run=args.dry_run):
+        print(f"[{result['status']}] {result['row'].name}, seed {result['seed']}: {' '.join(result['command'])}")
+
+
+def _study_report(args: argparse.Namespace) -> None:
+    from .recipes.study import select_study_rows, write_study_report
+
+    print(write_study_report(select_study_rows(args.rows), args.exp_root, args.out_dir, args.seeds))
+
+
 def _tables(args: argparse.Namespace) -> None:
     from .recipes.grid import collect_tables, format_tables, select_rows
 
@@ -393,6 +409,31 @@ def build_parser() -> argparse.ArgumentParser:
     grid.add_argument("--egs-dir", default=None, help="the recipes' folder (default: this clone's egs/)")
     grid.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
     grid.set_defaults(func=_grid, takes_extra=True)
+
+    from .recipes.study import DEFAULT_SEEDS, STUDY_ROWS, StudyBudget
+
+    study = commands.add_parser(
+        "study", help="re-test the paper's claims at small scale: every study row x seed with the demo recipe (stages 3-4)",
+        description="Runs what is not done yet (finished: eval/final_metrics.json), seed by seed; the corpus must exist "
+        "(egs/demo/study.sh makes it).",
+    )
+    study.add_argument("--exp-root", required=True, help="the run folders go here, {row}_seed{seed}")
+    study.add_argument("--json-dir", required=True, help="the demo's metadata root (holding {2,3}speakers/wav8k/min/...)")
+    study.add_argument("--rows", nargs="+", default=None, metavar="ROW", help=f"some of: {' '.join(r.key for r in STUDY_ROWS)}")
+    study.add_argument("--seeds", nargs="+", type=int, default=list(DEFAULT_SEEDS))
+    study.add_argument("--epochs", type=int, default=StudyBudget.epochs)
+    study.add_argument("--steps-per-epoch", type=int, default=StudyBudget.steps_per_epoch)
+    study.add_argument("--segment", type=float, default=StudyBudget.segment, help="training segment (s)")
+    study.add_argument("--egs-dir", default=None, help="the recipes' folder (default: this clone's egs/)")
+    study.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
+    study.set_defaults(func=_study)
+
+    study_report = commands.add_parser("study-report", help="the study's table, the claims' evidence and plots, from its run folders")
+    study_report.add_argument("--exp-root", required=True)
+    study_report.add_argument("--out-dir", required=True, help="study.md, study.json and the plots go here")
+    study_report.add_argument("--rows", nargs="+", default=None, metavar="ROW")
+    study_report.add_argument("--seeds", nargs="+", type=int, default=None, help="default: every seed found")
+    study_report.set_defaults(func=_study_report)
 
     tables = commands.add_parser("tables", help="the grid's results in the paper's layout, the paper's numbers beside")
     tables.add_argument("--table", nargs="+", default=["1", "2", "3"], choices=["1", "2", "3"])

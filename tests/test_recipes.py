@@ -228,6 +228,24 @@ def test_bf16_mixed_precision_trains_and_publishes_float32_weights(corpus_24, tm
     assert torch.isfinite(model(torch.randn(1, 8000))).all()
 
 
+def test_study_trains_evaluates_and_reports_a_row_through_the_demo_recipe(corpus_24, tmp_path):
+    from asteroid_deepmask.recipes.study import StudyBudget, run_study, select_study_rows, write_study_report
+
+    rows, exp_root = select_study_rows(["baseline"]), tmp_path / "study"
+    budget = StudyBudget(epochs=1, steps_per_epoch=2, segment=0.5)
+    json_root = corpus_24.parents[2]
+    [first] = run_study(rows, [0], ROOT / "egs" / "demo", exp_root, json_root, budget, python=sys.executable)
+    assert first["status"] == "run"
+    run = exp_root / "baseline_seed0"
+    assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 2  # the budget, no more
+    assert json.loads((run / "study_run.json").read_text())["budget"]["steps_per_epoch"] == 2
+    [again] = run_study(rows, [0], ROOT / "egs" / "demo", exp_root, json_root, budget, python=sys.executable)
+    assert again["status"] == "done"  # finished runs are not redone
+    text = write_study_report(rows, exp_root, tmp_path / "report").read_text()
+    metrics = json.loads((run / "eval" / "final_metrics.json").read_text())
+    assert f"| Baseline (P = C) | 2 | 1 | {metrics['si_sdri']:.2f} | {metrics['sdri']:.2f} |" in text
+
+
 def test_sdr_matches_mir_eval_and_si_sdr_matches_asteroid():
     import mir_eval
     from asteroid.losses import singlesrc_neg_sisdr

@@ -116,6 +116,10 @@ class _DPRNNMasker(nn.Module):
         """Encoded mixture ``(batch, in_chan, frames)`` -> masks ``(batch, n_src, out_chan, frames)``."""
         return self.head(self.trunk(mixture_w), n_frames=mixture_w.shape[-1])
 
+    def branch_masks(self, mixture_w: torch.Tensor) -> torch.Tensor:
+        """The head's P masks before they are summed in groups: ``(batch, n_outputs, out_chan, frames)``."""
+        return self.head.branch_masks(self.trunk(mixture_w), n_frames=mixture_w.shape[-1])
+
     def _base_config(self) -> dict:
         return {**self.trunk.get_config(), "n_src": self.n_src, "out_chan": self.out_chan}
 

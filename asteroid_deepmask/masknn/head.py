@@ -176,14 +176,18 @@ class MaskHead(nn.Module):
         else:
             self.mask_net = BranchMLP(n_outputs, bn_chan, mlp_hidden, out_chan, mlp_layers, mlp_act)
         self.output_act = make_activation(mask_act)
-        # Compute the plain head in its cheaper, equal form (see _forward_fused); the complexity
+        # Compute the plain head in its cheaper, equal form (see _branch_masks_fused); the complexity
         # report switches it off to count the head as the paper does.
         self.fused = True
 
     def forward(self, chunks: torch.Tensor, n_frames: int) -> torch.Tensor:
         """Chunked features ``(batch, bn_chan, chunk_size, n_chunks)`` -> masks ``(batch, n_src, out_chan, n_frames)``."""
+        return group_masks(self.branch_masks(chunks, n_frames), self.n_src)
+
+    def branch_masks(self, chunks: torch.Tensor, n_frames: int) -> torch.Tensor:
+        """The P masks before grouping, each after f: ``(batch, n_outputs, out_chan, n_frames)``."""
         if self.fused and not self.gated:
-            return self._forward_fused(chunks, n_frames)
+            return self._branch_masks_fused(chunks, n_frames)
         batch, _, chunk_size, n_chunks = chunks.shape
         n_out = self.n_outputs
         x = self.first_out(chunks).reshape(batch * n_out, self.bn_chan, chunk_size, n_chunks)
@@ -195,10 +199,9 @@ class MaskHead(nn.Module):
             score = score.reshape(batch * n_out, self.out_chan, n_frames)
         else:
             score = self.mask_net(x)
-        masks = self.output_act(score).reshape(batch, n_out, self.out_chan, n_frames)
-        return group_masks(masks, self.n_src)
+        return self.output_act(score).reshape(batch, n_out, self.out_chan, n_frames)
 
-    def _forward_fused(self, chunks: torch.Tensor, n_frames: int) -> torch.Tensor:
+    def _branch_masks_fused(self, chunks: torch.Tensor, n_frames: int) -> torch.Tensor:
         """The same function with less work: the 1x1 conv is linear, so it commutes with the
         overlap-add (its bias then counts once per chunk covering a frame), and a shallow head's
         bias-free mask layer folds into it. Equal up to float rounding, P times fewer frames
@@ -218,8 +221,7 @@ class MaskHead(nn.Module):
             fused_weight = torch.einsum("nb,pbc->pnc", mask_weight, weight).reshape(n_out * self.out_chan, bn, 1)
             fused_bias = torch.einsum("nb,pb->pn", mask_weight, bias).reshape(1, -1, 1)
             score = F.conv1d(x, fused_weight) + fused_bias * coverage
-        masks = self.output_act(score).reshape(batch, n_out, self.out_chan, n_frames)
-        return group_masks(masks, self.n_src)
+        return self.output_act(score).reshape(batch, n_out, self.out_chan, n_frames)
 
 
 def group_masks(masks: torch.Tensor, n_src: int) -> torch.Tensor:

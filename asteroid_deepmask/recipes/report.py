@@ -79,3 +79,53 @@ def write_report(exp_dir) -> Path:
     report = exp_dir / "report.md"
     report.write_text("\n".join(lines) + "\n")
     return report
+
+
+def _masks_in_reference_order(model, mixture, references):
+    """The model's branch masks ``(P, N, frames)``, groups reordered so that group k estimates reference k."""
+    import itertools
+
+    import torch
+    from asteroid.losses import pairwise_neg_sisdr
+
+    with torch.no_grad():
+        encoded = model.forward_encoder(mixture[None])
+        branches = model.masker.branch_masks(encoded)[0]
+        estimates = model(mixture[None])
+    n_src = references.shape[0]
+    cost = pairwise_neg_sisdr(estimates, references[None])[0]  # (estimates, references)
+    order = min(itertools.permutations(range(n_src)), key=lambda perm: sum(cost[perm[k], k] for k in range(n_src)))
+    per_group = branches.shape[0] // n_src
+    return torch.cat([branches[g * per_group : (g + 1) * per_group] for g in order]).numpy(), per_group
+
+
+def plot_head_masks(overseparation_model, deepmask_model, example_dir, png_path) -> Path:
+    """What the heads do on one example: every branch mask of the overseparation model (a row per
+    source), their group sums, and the deep mask model's masks, in the encoder's filter domain."""
+    import torch
+
+    example_dir = Path(example_dir)
+    mixture = torch.from_numpy(sf.read(example_dir / "mixture.wav", dtype="float32")[0])
+    references = torch.stack([torch.from_numpy(sf.read(p, dtype="float32")[0])
+                              for p in sorted(example_dir.glob("s*.wav")) if "estimate" not in p.name])  # fmt: skip
+    branches, per_group = _masks_in_reference_order(overseparation_model.eval(), mixture, references)
+    deep, _ = _masks_in_reference_order(deepmask_model.eval(), mixture, references)
+    n_src = references.shape[0]
+    vmax = max(np.percentile(branches.reshape(n_src, per_group, -1).sum(1), 99), np.percentile(deep, 99))
+    fig, axes = plt.subplots(n_src, per_group + 2, figsize=(1.3 * (per_group + 2) + 1, 1.9 * n_src), sharex=True, sharey=True, squeeze=False)
+    for k in range(n_src):
+        group = branches[k * per_group : (k + 1) * per_group]
+        panels = [(m, f"branch {k * per_group + i + 1}") for i, m in enumerate(group)]
+        panels += [(group.sum(0), f"group sum, s{k + 1}"), (deep[k], f"MLP mask, s{k + 1}")]
+        for ax, (mask, title) in zip(axes[k], panels):
+            image = ax.imshow(mask, origin="lower", aspect="auto", cmap="viridis", vmin=0, vmax=vmax)
+            ax.set_title(title, fontsize=7)
+            ax.tick_params(labelsize=6)
+        axes[k, 0].set_ylabel("filter", fontsize=7)
+    for ax in axes[-1]:
+        ax.set_xlabel("frame", fontsize=7)
+    fig.colorbar(image, ax=axes, shrink=0.8, label="mask")
+    png_path = Path(png_path)
+    fig.savefig(png_path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return png_path

@@ -1,0 +1,333 @@
+"""The paper's four claims (its Sec. 4), re-tested at small scale on the demo's synthetic corpus.
+
+Every run is the demo recipe's training and evaluation (``egs/demo/run.sh`` stages 3-4) of one
+row's model for one seed, with the same budget of training steps for all: the demo's model size
+(2 DPRNN blocks, 64 hidden units) except what the row changes. :func:`run_study` runs what is not
+done yet (a finished run has ``eval/final_metrics.json``; a killed one resumes from its last
+checkpoint); :func:`collect_runs` reads the run folders back, :func:`summarize` gives mean and
+standard deviation over seeds, and :func:`write_study_report` writes the markdown table, the
+claims' evidence and the plots.
+"""
+import json
+import logging
+import math
+import statistics
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+from ..complexity import count_complexity
+from ..models import DeepMaskBaseModel
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StudyRow:
+    key: str  # run folders are {key}_seed{seed}
+    name: str
+    args: Dict[str, str] = field(default_factory=dict)
+    n_src: int = 2
+    n_outputs: Optional[int] = None  # P, for the plot against P
+    mask_act: str = "relu"
+
+
+def _rows() -> List[StudyRow]:
+    rows = [StudyRow("baseline", "Baseline (P = C)", {"model": "baseline"}, n_outputs=2)]
+    rows.append(StudyRow("baseline_linear", "P = C, linear", {"model": "baseline", "mask_act": "linear"}, n_outputs=2, mask_act="linear"))
+    for act in ("relu", "linear"):
+        for p in (4, 8, 16):
+            args = {"model": "overseparation", "n_outputs": str(p), "mask_act": act}
+            rows.append(StudyRow(f"p{p}_{act}", f"P = {p}, {'ReLU' if act == 'relu' else 'linear'}", args, n_outputs=p, mask_act=act))
+    rows += [
+        StudyRow("mlp_s", "MLP (S)", {"model": "deepmask", "mlp_hidden": "16"}),
+        StudyRow("mlp_l", "MLP (L)", {"model": "deepmask", "mlp_hidden": "64"}),
+        # The paper's deeper separators: 6 -> 9 and 12 blocks; here 2 -> 3 and 4.
+        StudyRow("baseline_3blocks", "Baseline, 3 DPRNN blocks", {"model": "baseline", "n_repeats": "3"}),
+        StudyRow("baseline_4blocks", "Baseline, 4 DPRNN blocks", {"model": "baseline", "n_repeats": "4"}),
+        StudyRow("3src_baseline", "3 speakers: baseline", {"model": "baseline"}, n_src=3),
+        StudyRow("3src_mlp_l", "3 speakers: MLP (L)", {"model": "deepmask", "mlp_hidden": "64"}, n_src=3),
+    ]
+    return rows
+
+
+STUDY_ROWS: List[StudyRow] = _rows()
+DEFAULT_SEEDS = (0, 1, 2)
+
+
+@dataclass(frozen=True)
+class StudyBudget:
+    """The same for every run: ``epochs`` x ``steps_per_epoch`` training steps on ``segment`` s."""
+
+    epochs: int = 3
+    steps_per_epoch: int = 200
+    segment: float = 1.0
+
+    def train_args(self) -> List[str]:
+        # Early stopping off, so that every run gets the whole budget; the best checkpoint by
+        # validation loss is evaluated, as in the recipes.
+        return ["--limit_train_batches", str(self.steps_per_epoch), "--segment", str(self.segment),
+                "--early_stop_patience", "0", "--checkpoint_every_n_steps", str(self.steps_per_epoch)]  # fmt: skip
+
+
+def select_study_rows(keys: Optional[Sequence[str]] = None) -> List[StudyRow]:
+    if not keys:
+        return list(STUDY_ROWS)
+    by_key = {row.key: row for row in STUDY_ROWS}
+    unknown = [k for k in keys if k not in by_key]
+    if unknown:
+        raise ValueError(f"Unknown study rows {unknown}: expected some of {list(by_key)}.")
+    return [by_key[k] for k in keys]
+
+
+def run_dir(exp_root, row: StudyRow, seed: int) -> Path:
+    return Path(exp_root) / f"{row.key}_seed{seed}"
+
+
+def run_command(row: StudyRow, seed: int, demo_dir, exp_root, json_dir, budget: StudyBudget, python: str = "python") -> List[str]:
+    """The demo recipe's stages 3-4 for one row and seed."""
+    command = ["bash", str(Path(demo_dir) / "run.sh"), "--stage", "3", "--stop_stage", "4", "--python", python,
+               "--tag", run_dir("", row, seed).name, "--exp_root", str(exp_root), "--json_dir", str(json_dir),
+               "--n_src", str(row.n_src), "--seed", str(seed), "--max_epochs", str(budget.epochs)]  # fmt: skip
+    for key, value in row.args.items():
+        command += [f"--{key}", value]
+    return command + ["--train_args", " ".join(budget.train_args())]
+
+
+def run_study(rows: Sequence[StudyRow], seeds: Sequence[int], demo_dir, exp_root, json_dir, budget: StudyBudget = StudyBudget(),
+              python: str = "python", dry_run: bool = False) -> List[dict]:
+    """Train and evaluate every (row, seed) that is not done yet, seed-major: the first seed of
+    every row comes before the second, so that a study stopped early still compares all rows."""
+    exp_root, json_dir = Path(exp_root).resolve(), Path(json_dir).resolve()
+    results = []
+    for seed in seeds:
+        for row in rows:
+            folder = run_dir(exp_root, row, seed)
+            command = run_command(row, seed, demo_dir, exp_root, json_dir, budget, python)
+            done = (folder / "eval" / "final_metrics.json").is_file()
+            status = "done" if done else ("dry run" if dry_run else "run")
+            log.info("Study %s, seed %d [%s]: %s", row.name, seed, status, " ".join(command))
+            if not done and not dry_run:
+                started = time.time()
+                subprocess.run(command, check=True, cwd=demo_dir)
+                (folder / "study_run.json").write_text(json.dumps({"wall_time_s": round(time.time() - started, 1), "budget": budget.__dict__}))
+            results.append({"row": row, "seed": seed, "command": command, "status": status})
+    return results
+
+
+def collect_runs(rows: Sequence[StudyRow], exp_root, seeds: Optional[Sequence[int]] = None) -> List[dict]:
+    """One dict per finished run found under ``exp_root``: metrics, params/MACs (4 s input), wall time."""
+    runs, costs = [], {}
+    for row in rows:
+        for folder in sorted(Path(exp_root).glob(f"{row.key}_seed*")):
+            seed = int(folder.name.rsplit("_seed", 1)[1])
+            metrics_file = folder / "eval" / "final_metrics.json"
+            if (seeds is not None and seed not in seeds) or not metrics_file.is_file():
+                continue
+            metrics = json.loads(metrics_file.read_text())
+            if row.key not in costs:  # the same for every seed of a row
+                costs[row.key] = count_complexity(DeepMaskBaseModel.from_pretrained(str(folder / "best_model.pth")))
+            wall = json.loads((folder / "study_run.json").read_text())["wall_time_s"] if (folder / "study_run.json").is_file() else None
+            runs.append({"row": row.key, "seed": seed, "si_sdri": metrics["si_sdri"], "sdri": metrics["sdri"],
+                         "n_utterances": metrics.get("n_utterances"), "params_m": costs[row.key]["params_m"],
+                         "macs_g": costs[row.key]["macs_g"], "wall_time_s": wall})  # fmt: skip
+    return runs
+
+
+def summarize(rows: Sequence[StudyRow], runs: Sequence[dict]) -> List[dict]:
+    """Per row: mean, standard deviation (n - 1) and count of SI-SDRi and SDRi over its seeds."""
+    summary = []
+    for row in rows:
+        own = [r for r in runs if r["row"] == row.key]
+        if not own:
+            continue
+        entry = {"row": row, "n_seeds": len(own), "params_m": own[0]["params_m"], "macs_g": own[0]["macs_g"]}
+        for metric in ("si_sdri", "sdri"):
+            values = [r[metric] for r in own]
+            entry[metric] = statistics.mean(values)
+            entry[f"{metric}_std"] = statistics.stdev(values) if len(values) > 1 else float("nan")
+        walls = [r["wall_time_s"] for r in own if r["wall_time_s"] is not None]
+        entry["wall_time_s"] = statistics.mean(walls) if walls else None
+        summary.append(entry)
+    return summary
+
+
+def compare(summary: Sequence[dict], better: str, worse: str, metric: str = "si_sdri") -> Optional[dict]:
+    """``better`` minus ``worse`` with its standard error (Welch); ``z`` = difference / error.
+
+    The rule the report states: ``|z| >= 2`` is a difference in the sign of ``z``, otherwise none
+    can be told apart from the spread over seeds.
+    """
+    by_key = {s["row"].key: s for s in summary}
+    if better not in by_key or worse not in by_key:
+        return None
+    a, b = by_key[better], by_key[worse]
+    if a["n_seeds"] < 2 or b["n_seeds"] < 2:
+        return None
+    difference = a[metric] - b[metric]
+    error = math.sqrt(a[f"{metric}_std"] ** 2 / a["n_seeds"] + b[f"{metric}_std"] ** 2 / b["n_seeds"])
+    z = difference / error if error > 0 else math.copysign(math.inf, difference) if difference else 0.0
+    return {"better": better, "worse": worse, "difference": difference, "error": error, "z": z}
+
+
+# Each claim of the paper as the comparisons that test it: (A, B, expected sign of A - B).
+CLAIMS = [
+    ("(a) With ReLU, more outputs P help",
+     [("p4_relu", "baseline", ">"), ("p8_relu", "baseline", ">"), ("p16_relu", "baseline", ">"), ("p16_relu", "p4_relu", ">")]),
+    ("(b) With linear f, P makes no difference",
+     [("p4_linear", "baseline_linear", "="), ("p8_linear", "baseline_linear", "="), ("p16_linear", "baseline_linear", "=")]),
+    ("(c) MLP (L) about equals P = 16 and MLP (S) about P = 8, both above the baseline",
+     [("mlp_l", "p16_relu", "="), ("mlp_s", "p8_relu", "="), ("mlp_l", "baseline", ">"), ("mlp_s", "baseline", ">"),
+      ("3src_mlp_l", "3src_baseline", ">")]),
+    # MLP (L) adds ~1 % MACs, a separator block ~50 % (here): at least as good as the deeper
+    # separators and above the baseline is more gain per MAC.
+    ("(d) Depth in the mask head helps more per MAC than separator blocks",
+     [("mlp_l", "baseline", ">"), ("mlp_l", "baseline_3blocks", ">="), ("mlp_l", "baseline_4blocks", ">=")]),
+]  # fmt: skip
+
+
+def claim_evidence(summary: Sequence[dict]) -> List[dict]:
+    """For each claim, each comparison with its difference, error and whether it agrees."""
+    evidence = []
+    for claim, comparisons in CLAIMS:
+        lines = []
+        for a, b, expected in comparisons:
+            result = compare(summary, a, b)
+            if result is None:
+                lines.append({"a": a, "b": b, "expected": expected, "result": None, "agrees": None})
+                continue
+            agrees = {"=": abs(result["z"]) < 2, ">": result["z"] >= 2, ">=": result["z"] > -2}[expected]
+            lines.append({"a": a, "b": b, "expected": expected, "result": result, "agrees": agrees})
+        evidence.append({"claim": claim, "comparisons": lines})
+    return evidence
+
+
+def format_study_table(summary: Sequence[dict]) -> str:
+    lines = ["| Model | speakers | seeds | SI-SDRi (dB) | SDRi (dB) | Params (M) | MACs (G, 4 s) | wall time per run (min) |",
+             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for s in summary:
+        wall = "-" if s["wall_time_s"] is None else f"{s['wall_time_s'] / 60:.1f}"
+        spread = lambda metric: f"{s[metric]:.2f}" + (f" ± {s[metric + '_std']:.2f}" if s["n_seeds"] > 1 else "")  # noqa: E731
+        lines.append(
+            f"| {s['row'].name} | {s['row'].n_src} | {s['n_seeds']} | {spread('si_sdri')} | {spread('sdri')} "
+            f"| {s['params_m']:.3f} | {s['macs_g']:.2f} | {wall} |"
+        )
+    return "\n".join(lines)
+
+
+def format_evidence(evidence: Sequence[dict]) -> str:
+    names = {row.key: row.name for row in STUDY_ROWS}
+    lines = []
+    for item in evidence:
+        lines += [f"**{item['claim']}**", ""]
+        for c in item["comparisons"]:
+            expectation = {">": "above", "=": "equal to", ">=": "not below"}[c["expected"]]
+            label = f"{names.get(c['a'], c['a'])} vs {names.get(c['b'], c['b'])} (expected: {expectation})"
+            if c["result"] is None:
+                lines.append(f"- {label}: not run yet")
+                continue
+            r = c["result"]
+            lines.append(f"- {label}: {r['difference']:+.2f} ± {r['error']:.2f} dB (z = {r['z']:+.1f}): "
+                         f"{'agrees' if c['agrees'] else 'does not agree'}")  # fmt: skip
+        lines.append("")
+    return "\n".join(lines)
+
+
+def plot_study(summary: Sequence[dict], out_dir) -> List[Path]:
+    """SI-SDRi against P (ReLU and linear f) and SI-SDRi against MACs (all 2-speaker models)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    two = [s for s in summary if s["row"].n_src == 2]
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    for act, marker in (("relu", "o"), ("linear", "s")):
+        points = sorted((s["row"].n_outputs, s["si_sdri"], s["si_sdri_std"]) for s in two if s["row"].n_outputs and s["row"].mask_act == act)
+        if points:
+            p, mean, std = zip(*points)
+            ax.errorbar(p, mean, yerr=std, marker=marker, capsize=3, label=f"f = {'ReLU' if act == 'relu' else 'linear'}")
+    for key, style in (("mlp_s", "--"), ("mlp_l", ":")):
+        for s in two:
+            if s["row"].key == key:
+                ax.axhline(s["si_sdri"], linestyle=style, color="gray", label=s["row"].name)
+    ax.set_xscale("log", base=2)
+    ax.set_xticks([2, 4, 8, 16], ["2", "4", "8", "16"])
+    ax.set_xlabel("P (outputs, grouped into C = 2)")
+    ax.set_ylabel("SI-SDRi (dB), mean ± std over seeds")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    against_p = out_dir / "si_sdri_vs_p.png"
+    fig.savefig(against_p, dpi=120)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for s in two:
+        ax.errorbar(s["macs_g"], s["si_sdri"], yerr=s["si_sdri_std"], marker="o", capsize=3)
+        ax.annotate(s["row"].name, (s["macs_g"], s["si_sdri"]), fontsize=7, xytext=(4, 3), textcoords="offset points")
+    ax.set_xlabel("MACs (G) on 4 s of 8 kHz audio")
+    ax.set_ylabel("SI-SDRi (dB), mean ± std over seeds")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    against_macs = out_dir / "si_sdri_vs_macs.png"
+    fig.savefig(against_macs, dpi=120)
+    plt.close(fig)
+    return [against_p, against_macs]
+
+
+def plot_study_masks(exp_root, out_dir, seed: int = 0) -> Optional[dict]:
+    """The heads' figure from the seed's P = 16 (ReLU) and MLP (L) runs, on their first evaluation example."""
+    from .report import plot_head_masks
+
+    p16, mlp = (Path(exp_root) / f"{key}_seed{seed}" for key in ("p16_relu", "mlp_l"))
+    example = p16 / "eval" / "examples" / "ex_0"
+    if not all(p.is_file() for p in (p16 / "best_model.pth", mlp / "best_model.pth", example / "mixture.wav")):
+        return None
+    load = lambda folder: DeepMaskBaseModel.from_pretrained(str(folder / "best_model.pth"))  # noqa: E731
+    png = plot_head_masks(load(p16), load(mlp), example, Path(out_dir) / "head_masks.png")
+    return {"png": png, "example": example.relative_to(exp_root).as_posix()}
+
+
+def write_study_report(rows: Sequence[StudyRow], exp_root, out_dir, seeds: Optional[Sequence[int]] = None) -> Path:
+    """``study.md`` (table, evidence per claim), ``study.json`` (every run) and the two plots in ``out_dir``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    runs = collect_runs(rows, exp_root, seeds)
+    if not runs:
+        raise FileNotFoundError(f"No finished study runs in {exp_root}: run `asteroid-deepmask study` first.")
+    summary = summarize(rows, runs)
+    evidence = claim_evidence(summary)
+    plot_study(summary, out_dir)
+    masks_figure = plot_study_masks(exp_root, out_dir)
+    budget = next((json.loads(p.read_text())["budget"] for p in Path(exp_root).glob("*/study_run.json")), None)
+    text = [
+        "<!-- Generated by `asteroid-deepmask study-report`; do not edit by hand. -->",
+        "",
+        format_study_table(summary),
+        "",
+        (f"Budget per run: {budget['epochs']} epochs of {budget['steps_per_epoch']} steps (batch 4) on {budget['segment']:g} s "
+         "segments, the best checkpoint by validation loss evaluated.") if budget else "",
+        "Mean ± standard deviation over seeds; SI-SDRi and SDRi on the unseen-voice test split.",
+        "A comparison agrees with a claim of a difference (above) when the difference is at least 2 standard errors",
+        "(Welch) in the claimed direction, with a claim of equality when it is within 2 standard errors, and with",
+        "\"not below\" when it is not 2 standard errors below.",
+        "",
+        format_evidence(evidence),
+        "![SI-SDRi against P](si_sdri_vs_p.png)",
+        "",
+        "![SI-SDRi against MACs](si_sdri_vs_macs.png)",
+        "",
+    ]
+    if masks_figure:
+        text += [f"The heads on one test mixture ({masks_figure['example']}): the 16 branch masks of P = 16 (ReLU), "
+                 "their group sums, and the MLP (L) masks, seed 0 of each, in the encoder's filter domain.",
+                 "", f"![Masks]({masks_figure['png'].name})", ""]  # fmt: skip
+    (out_dir / "study.json").write_text(json.dumps({"runs": runs, "evidence": evidence}, indent=2, default=str))
+    report = out_dir / "study.md"
+    report.write_text("\n".join(text))
+    return report
