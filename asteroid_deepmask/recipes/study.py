@@ -196,7 +196,9 @@ def claim_evidence(summary: Sequence[dict]) -> List[dict]:
         for a, b, expected in comparisons:
             result = compare(summary, a, b)
             if result is None:
-                lines.append({"a": a, "b": b, "expected": expected, "result": None, "agrees": None})
+                seeds = {s["row"].key: s["n_seeds"] for s in summary}
+                missing = "not run yet" if a not in seeds or b not in seeds else "fewer than 2 seeds yet"
+                lines.append({"a": a, "b": b, "expected": expected, "result": None, "agrees": None, "missing": missing})
                 continue
             agrees = {"=": abs(result["z"]) < 2, ">": result["z"] >= 2, ">=": result["z"] > -2}[expected]
             lines.append({"a": a, "b": b, "expected": expected, "result": result, "agrees": agrees})
@@ -226,7 +228,7 @@ def format_evidence(evidence: Sequence[dict]) -> str:
             expectation = {">": "above", "=": "equal to", ">=": "not below"}[c["expected"]]
             label = f"{names.get(c['a'], c['a'])} vs {names.get(c['b'], c['b'])} (expected: {expectation})"
             if c["result"] is None:
-                lines.append(f"- {label}: not run yet")
+                lines.append(f"- {label}: {c['missing']}")
                 continue
             r = c["result"]
             lines.append(f"- {label}: {r['difference']:+.2f} ± {r['error']:.2f} dB (z = {r['z']:+.1f}): "
