@@ -107,3 +107,13 @@ def test_head_masks_figure_groups_branches_in_reference_order(tmp_path):
     assert any(np.allclose(sums, grouped[list(order)], atol=1e-5) for order in ((0, 1), (1, 0)))
     png = plot_head_masks(p16, mlp, example, tmp_path / "masks.png")
     assert png.stat().st_size > 10_000
+
+
+def test_study_command_prints_what_it_would_run(tmp_path, capsys):
+    from asteroid_deepmask.cli import main
+
+    main(["study", "--exp-root", str(tmp_path / "exp"), "--json-dir", str(tmp_path / "data"), "--rows", "mlp_s",
+          "--seeds", "1", "--epochs", "2", "--dry-run"])  # fmt: skip
+    printed = capsys.readouterr().out
+    assert printed.startswith("[dry run] MLP (S), seed 1:") and "--mlp_hidden 16" in printed and "--max_epochs 2" in printed
+    assert not (tmp_path / "exp").exists()
