@@ -77,7 +77,7 @@ def _benchmark(args: argparse.Namespace) -> None:
         from .recipes.train import check_cpu_precision
 
         for precision in args.precision or []:
-            check_cpu_precision({"bf16": "bf16-mixed", "16": "16-mixed"}.get(precision, precision))
+            check_cpu_precision(precision)
     for model in args.model or ["baseline", "deepmask"]:
         fp32_time = None
         for precision in args.precision or ["32"]:
@@ -237,15 +237,9 @@ def _metadata(args: argparse.Namespace) -> None:
 
 
 def _train(args: argparse.Namespace, extra: List[str]) -> None:
-    from asteroid.utils import parse_args_as_dict, prepare_parser_from_dict
+    from .recipes.train import conf_with_overrides, train
 
-    from .recipes.train import train
-
-    conf = yaml.safe_load(Path(args.conf).read_text())
-    overrides = prepare_parser_from_dict(conf, argparse.ArgumentParser(prog="asteroid-deepmask train"))
-    conf, _ = parse_args_as_dict(overrides, return_plain_args=True, args=extra)
-    conf.pop("main_args", None)
-    print(train(conf, args.exp_dir))
+    print(train(conf_with_overrides(args.conf, extra), args.exp_dir))
 
 
 def _evaluate(args: argparse.Namespace) -> None:

@@ -207,18 +207,12 @@ def test_mixed_precision_on_a_cpu_without_bf16_lstm_is_refused_with_what_to_use(
 
 def test_bf16_mixed_precision_trains_and_publishes_float32_weights(corpus_24, tmp_path):
     """Lightning's bf16-mixed through the recipe; torch's own LSTM kernels (oneDNN off) run bf16 on any CPU."""
-    import yaml
-    from asteroid.utils import parse_args_as_dict, prepare_parser_from_dict
-
     from asteroid_deepmask.models import DeepMaskDPRNNTasNet
-    from asteroid_deepmask.recipes.train import train
+    from asteroid_deepmask.recipes.train import conf_with_overrides, train
 
-    conf = yaml.safe_load((ROOT / "egs/demo/local/conf.yml").read_text())
-    parser = prepare_parser_from_dict(conf)
     args = [*TOY_TRAIN_ARGS.split(), "--train_dir", str(corpus_24 / "tr"), "--valid_dir", str(corpus_24 / "cv"),
             "--max_epochs", "1", "--limit_train_batches", "4", "--accelerator", "cpu", "--precision", "bf16-mixed"]
-    conf, _ = parse_args_as_dict(parser, return_plain_args=True, args=args)
-    conf.pop("main_args", None)
+    conf = conf_with_overrides(ROOT / "egs/demo/local/conf.yml", args)
     with torch.backends.mkldnn.flags(enabled=False):
         best = train(conf, tmp_path / "bf16")
     package = torch.load(best, weights_only=True)

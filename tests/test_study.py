@@ -1,5 +1,6 @@
 """The study of the paper's claims: statistics, verdict rule, report and commands (no training here;
 tests/test_recipes.py runs one study row end to end)."""
+import dataclasses
 import json
 import math
 
@@ -49,6 +50,9 @@ def test_budget_and_seed_order_of_the_study_commands(tmp_path):
     command = " ".join(results[1]["command"])
     assert "--n_src 3" in command and "--mlp_hidden 64" in command and "--seed 0" in command and "--max_epochs 2" in command
     assert "--limit_train_batches 7 --segment 0.5 --early_stop_patience 0" in command
+    on_p_axis = {(r.key, r.n_outputs, r.mask_act) for r in STUDY_ROWS if r.n_outputs and r.n_src == 2}
+    assert on_p_axis == {("baseline", 2, "relu"), ("baseline_linear", 2, "linear")} | {
+        (f"p{p}_{act}", p, act) for p in (4, 8, 16) for act in ("relu", "linear")}
     with pytest.raises(ValueError, match="Unknown study rows"):
         select_study_rows(["p32_relu"])
 
@@ -57,7 +61,7 @@ def _fake_run(exp_root, key, seed, si_sdri, model):
     folder = exp_root / f"{key}_seed{seed}"
     (folder / "eval").mkdir(parents=True)
     (folder / "eval" / "final_metrics.json").write_text(json.dumps({"si_sdri": si_sdri, "sdri": si_sdri + 0.5, "n_utterances": 3}))
-    (folder / "study_run.json").write_text(json.dumps({"wall_time_s": 120.0, "budget": StudyBudget().__dict__}))
+    (folder / "study_run.json").write_text(json.dumps({"wall_time_s": 120.0, "budget": dataclasses.asdict(StudyBudget())}))
     torch.save(model.serialize(), folder / "best_model.pth")
 
 

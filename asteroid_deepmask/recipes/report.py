@@ -83,20 +83,21 @@ def write_report(exp_dir) -> Path:
 
 def _masks_in_reference_order(model, mixture, references):
     """The model's branch masks ``(P, N, frames)``, groups reordered so that group k estimates reference k."""
-    import itertools
-
     import torch
-    from asteroid.losses import pairwise_neg_sisdr
+    from asteroid.losses import PITLossWrapper, pairwise_neg_sisdr
+    from asteroid.utils.torch_utils import pad_x_to_y
 
-    with torch.no_grad():
-        encoded = model.forward_encoder(mixture[None])
-        branches = model.masker.branch_masks(encoded)[0]
-        estimates = model(mixture[None])
+    from ..masknn.head import group_masks
+
     n_src = references.shape[0]
-    cost = pairwise_neg_sisdr(estimates, references[None])[0]  # (estimates, references)
-    order = min(itertools.permutations(range(n_src)), key=lambda perm: sum(cost[perm[k], k] for k in range(n_src)))
-    per_group = branches.shape[0] // n_src
-    return torch.cat([branches[g * per_group : (g + 1) * per_group] for g in order]).numpy(), per_group
+    with torch.no_grad():  # the model's forward, keeping the masks before grouping
+        encoded = model.forward_encoder(mixture[None])
+        branches = model.masker.branch_masks(encoded)
+        decoded = model.forward_decoder(model.apply_masks(encoded, group_masks(branches, n_src)))
+        estimates = pad_x_to_y(decoded, mixture[None])
+    _, order = PITLossWrapper.find_best_perm(pairwise_neg_sisdr(estimates, references[None]))
+    per_group = branches.shape[1] // n_src
+    return torch.cat([branches[0, g * per_group : (g + 1) * per_group] for g in order[0].tolist()]).numpy(), per_group
 
 
 def plot_head_masks(overseparation_model, deepmask_model, example_dir, png_path) -> Path:

@@ -14,7 +14,7 @@ import math
 import statistics
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
@@ -28,19 +28,28 @@ log = logging.getLogger(__name__)
 class StudyRow:
     key: str  # run folders are {key}_seed{seed}
     name: str
-    args: Dict[str, str] = field(default_factory=dict)
+    args: Dict[str, str] = field(default_factory=dict)  # the demo recipe's options
     n_src: int = 2
-    n_outputs: Optional[int] = None  # P, for the plot against P
-    mask_act: str = "relu"
+
+    @property
+    def n_outputs(self) -> Optional[int]:
+        """P of a grouped shallow head (the baseline's is C), for the plot against P; None for an MLP head."""
+        if "n_repeats" in self.args:  # the deeper separators are compared on MACs, not on P
+            return None
+        return {"baseline": self.n_src, "overseparation": int(self.args.get("n_outputs", 0))}.get(self.args.get("model"))
+
+    @property
+    def mask_act(self) -> str:
+        return self.args.get("mask_act", "relu")  # the demo's default f
 
 
 def _rows() -> List[StudyRow]:
-    rows = [StudyRow("baseline", "Baseline (P = C)", {"model": "baseline"}, n_outputs=2)]
-    rows.append(StudyRow("baseline_linear", "P = C, linear", {"model": "baseline", "mask_act": "linear"}, n_outputs=2, mask_act="linear"))
+    rows = [StudyRow("baseline", "Baseline (P = C)", {"model": "baseline"})]
+    rows.append(StudyRow("baseline_linear", "P = C, linear", {"model": "baseline", "mask_act": "linear"}))
     for act in ("relu", "linear"):
         for p in (4, 8, 16):
             args = {"model": "overseparation", "n_outputs": str(p), "mask_act": act}
-            rows.append(StudyRow(f"p{p}_{act}", f"P = {p}, {'ReLU' if act == 'relu' else 'linear'}", args, n_outputs=p, mask_act=act))
+            rows.append(StudyRow(f"p{p}_{act}", f"P = {p}, {'ReLU' if act == 'relu' else 'linear'}", args))
     rows += [
         StudyRow("mlp_s", "MLP (S)", {"model": "deepmask", "mlp_hidden": "16"}),
         StudyRow("mlp_l", "MLP (L)", {"model": "deepmask", "mlp_hidden": "64"}),
@@ -112,7 +121,7 @@ def run_study(rows: Sequence[StudyRow], seeds: Sequence[int], demo_dir, exp_root
             if not done and not dry_run:
                 started = time.time()
                 subprocess.run(command, check=True, cwd=demo_dir)
-                (folder / "study_run.json").write_text(json.dumps({"wall_time_s": round(time.time() - started, 1), "budget": budget.__dict__}))
+                (folder / "study_run.json").write_text(json.dumps({"wall_time_s": round(time.time() - started, 1), "budget": asdict(budget)}))
             results.append({"row": row, "seed": seed, "command": command, "status": status})
     return results
 

@@ -5,6 +5,7 @@ not improved for 3 epochs; gradient-norm clip 5; early stop after 15 epochs with
 validation loss. Everything is read from the recipe's ``conf.yml`` and can be overridden.
 A run that is killed resumes from ``checkpoints/last.ckpt``, written every few steps.
 """
+import argparse
 import json
 import logging
 import os
@@ -35,6 +36,17 @@ HEAD_KEYS = {
     "overseparation": ("n_outputs", "mask_act", "gated_head"),
     "deepmask": ("mlp_hidden", "mlp_layers", "mlp_act", "mask_act", "gated_head"),
 }
+
+
+def conf_with_overrides(conf_path, args=()) -> dict:
+    """A recipe's ``conf.yml`` with ``--key value`` overrides of any of its keys (Asteroid's parser)."""
+    from asteroid.utils import parse_args_as_dict, prepare_parser_from_dict
+
+    conf = yaml.safe_load(Path(conf_path).read_text())
+    parser = prepare_parser_from_dict(conf, argparse.ArgumentParser(prog="asteroid-deepmask train"))
+    conf, _ = parse_args_as_dict(parser, return_plain_args=True, args=list(args))
+    conf.pop("main_args", None)
+    return conf
 
 
 def model_from_conf(conf: dict) -> torch.nn.Module:
@@ -104,7 +116,8 @@ def check_cpu_precision(precision: str) -> None:
     Lightning's bf16/16-mixed autocasts the LSTMs, which oneDNN refuses with an obscure error in the
     first step on CPUs without bf16/fp16 instructions; say so before training starts instead.
     """
-    dtype = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}.get(str(precision))
+    # Lightning's names and its short aliases (also the benchmark's).
+    dtype = {"bf16-mixed": torch.bfloat16, "bf16": torch.bfloat16, "16-mixed": torch.float16, "16": torch.float16}.get(str(precision))
     if dtype is None:
         return
     lstm = torch.nn.LSTM(4, 4, bidirectional=True)
