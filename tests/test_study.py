@@ -9,7 +9,8 @@ import torch
 
 from asteroid_deepmask.models import make_model
 from asteroid_deepmask.recipes.study import (
-    STUDY_ROWS, StudyBudget, claim_evidence, compare, run_study, select_study_rows, summarize, write_study_report,
+    STUDY_ROWS, StudyBudget, claim_evidence, compare, run_command, run_study, select_study_rows, summarize,
+    write_study_report,
 )  # fmt: skip
 
 TINY = dict(n_repeats=1, bn_chan=8, hid_size=8, n_filters=16, chunk_size=10, hop_size=5)
@@ -57,11 +58,13 @@ def test_budget_and_seed_order_of_the_study_commands(tmp_path):
         select_study_rows(["p32_relu"])
 
 
-def _fake_run(exp_root, key, seed, si_sdri, model):
+def _fake_run(exp_root, key, seed, si_sdri, model, gpu=None, wall_time_s=120.0):
     folder = exp_root / f"{key}_seed{seed}"
     (folder / "eval").mkdir(parents=True)
     (folder / "eval" / "final_metrics.json").write_text(json.dumps({"si_sdri": si_sdri, "sdri": si_sdri + 0.5, "n_utterances": 3}))
-    (folder / "study_run.json").write_text(json.dumps({"wall_time_s": 120.0, "budget": dataclasses.asdict(StudyBudget())}))
+    (folder / "study_run.json").write_text(json.dumps({"wall_time_s": wall_time_s, "budget": dataclasses.asdict(StudyBudget())}))
+    accelerator = "CUDAAccelerator" if gpu else "CPUAccelerator"
+    (folder / "best_model.json").write_text(json.dumps({"training": {"accelerator": accelerator, "gpu": gpu}}))
     torch.save(model.serialize(), folder / "best_model.pth")
 
 
@@ -69,12 +72,14 @@ def test_report_has_the_table_evidence_and_plots_from_run_folders(tmp_path):
     exp_root = tmp_path / "exp"
     models = {"baseline": make_model("baseline", **TINY), "p16_relu": make_model("overseparation", n_outputs=16, **TINY)}
     for key, values in {"baseline": [5.0, 5.5, 6.0], "p16_relu": [6.5, 7.0, 7.5]}.items():
-        for seed, value in enumerate(values):
-            _fake_run(exp_root, key, seed, value, models[key])
+        for seed, value in enumerate(values):  # seed 0 on a CPU, the others on a GPU
+            gpu, wall = (None, 300.0) if seed == 0 else ("NVIDIA H200", 60.0 + 12 * seed)
+            _fake_run(exp_root, key, seed, value, models[key], gpu, wall)
     report = write_study_report(STUDY_ROWS, exp_root, tmp_path / "out")
     text = report.read_text()
     assert "| Baseline (P = C) | 2 | 3 | 5.50 ± 0.50 | 6.00 ± 0.50 |" in text
     assert "| P = 16, ReLU | 2 | 3 | 7.00 ± 0.50 |" in text
+    assert "| 5.0 (CPU), 1.3 (NVIDIA H200) |" in text  # wall time kept apart per training device
     assert "P = 16, ReLU vs Baseline (P = C) (expected: above): +1.50 ± 0.41 dB" in text
     assert "MLP (L) vs P = 16, ReLU (expected: equal to): not run yet" in text
     for png in ("si_sdri_vs_p.png", "si_sdri_vs_macs.png"):
@@ -121,3 +126,17 @@ def test_study_command_prints_what_it_would_run(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert printed.startswith("[dry run] MLP (S), seed 1:") and "--mlp_hidden 16" in printed and "--max_epochs 2" in printed
     assert not (tmp_path / "exp").exists()
+
+
+def test_every_study_option_is_one_the_demo_recipe_declares():
+    # parse_options.sh refuses an option that run.sh does not declare: a row passing one fails at
+    # its first run (the deeper separators' --n_repeats once did).
+    import re
+    from pathlib import Path
+
+    run_sh = (Path(__file__).resolve().parents[1] / "egs" / "demo" / "run.sh").read_text()
+    declared = set(re.findall(r"^(\w+)=", run_sh.split("parse_options.sh")[0], flags=re.M))
+    for row in STUDY_ROWS:
+        command = run_command(row, 0, "egs/demo", "exp", "data", StudyBudget())
+        options = {arg[2:] for arg in command if arg.startswith("--") and " " not in arg}
+        assert options <= declared, (row.key, options - declared)

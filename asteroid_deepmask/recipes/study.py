@@ -141,8 +141,17 @@ def collect_runs(rows: Sequence[StudyRow], exp_root, seeds: Optional[Sequence[in
             wall = json.loads((folder / "study_run.json").read_text())["wall_time_s"] if (folder / "study_run.json").is_file() else None
             runs.append({"row": row.key, "seed": seed, "si_sdri": metrics["si_sdri"], "sdri": metrics["sdri"],
                          "n_utterances": metrics.get("n_utterances"), "params_m": costs[row.key]["params_m"],
-                         "macs_g": costs[row.key]["macs_g"], "wall_time_s": wall})  # fmt: skip
+                         "macs_g": costs[row.key]["macs_g"], "wall_time_s": wall, "device": _training_device(folder)})  # fmt: skip
     return runs
+
+
+def _training_device(folder: Path) -> Optional[str]:
+    """What trained the run, from the published model's record: the GPU's name, or "CPU"."""
+    record = folder / "best_model.json"
+    if not record.is_file():
+        return None
+    training = json.loads(record.read_text()).get("training", {})
+    return training.get("gpu") or ("CPU" if training.get("accelerator") == "CPUAccelerator" else None)
 
 
 def summarize(rows: Sequence[StudyRow], runs: Sequence[dict]) -> List[dict]:
@@ -157,8 +166,12 @@ def summarize(rows: Sequence[StudyRow], runs: Sequence[dict]) -> List[dict]:
             values = [r[metric] for r in own]
             entry[metric] = statistics.mean(values)
             entry[f"{metric}_std"] = statistics.stdev(values) if len(values) > 1 else float("nan")
-        walls = [r["wall_time_s"] for r in own if r["wall_time_s"] is not None]
-        entry["wall_time_s"] = statistics.mean(walls) if walls else None
+        # Wall time is a property of the hardware, not of the model: kept apart per training device.
+        walls: Dict[str, List[float]] = {}
+        for r in own:
+            if r["wall_time_s"] is not None:
+                walls.setdefault(r.get("device") or "unknown device", []).append(r["wall_time_s"])
+        entry["wall_time_s"] = {device: statistics.mean(values) for device, values in sorted(walls.items())}
         summary.append(entry)
     return summary
 
@@ -216,10 +229,10 @@ def claim_evidence(summary: Sequence[dict]) -> List[dict]:
 
 
 def format_study_table(summary: Sequence[dict]) -> str:
-    lines = ["| Model | speakers | seeds | SI-SDRi (dB) | SDRi (dB) | Params (M) | MACs (G, 4 s) | wall time per run (min) |",
+    lines = ["| Model | speakers | seeds | SI-SDRi (dB) | SDRi (dB) | Params (M) | MACs (G, 4 s) | wall time per run (min, by training device) |",
              "|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for s in summary:
-        wall = "-" if s["wall_time_s"] is None else f"{s['wall_time_s'] / 60:.1f}"
+        wall = ", ".join(f"{seconds / 60:.1f} ({device})" for device, seconds in s["wall_time_s"].items()) or "-"
         spread = lambda metric: f"{s[metric]:.2f}" + (f" ± {s[metric + '_std']:.2f}" if s["n_seeds"] > 1 else "")  # noqa: E731
         lines.append(
             f"| {s['row'].name} | {s['row'].n_src} | {s['n_seeds']} | {spread('si_sdri')} | {spread('sdri')} "
