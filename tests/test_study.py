@@ -43,6 +43,16 @@ def test_claim_verdicts_follow_the_stated_two_standard_error_rule():
     assert by_pair[("p16_relu", "baseline")] is None  # not run
 
 
+def test_a_study_of_some_rows_is_judged_on_their_comparisons_only():
+    summary = summarize(STUDY_ROWS, _runs({"baseline": [5.0, 5.1, 4.9], "p16_relu": [6.0, 6.1, 5.9], "mlp_l": [6.0, 5.9, 6.1]}))
+    evidence = claim_evidence(summary, ["baseline", "p16_relu", "mlp_l"])
+    pairs = [(c["a"], c["b"]) for e in evidence for c in e["comparisons"]]
+    assert ("p16_relu", "baseline") in pairs and ("mlp_l", "p16_relu") in pairs
+    assert all(a in ("baseline", "p16_relu", "mlp_l") and b in ("baseline", "p16_relu", "mlp_l") for a, b in pairs)
+    assert not any(e["claim"].startswith("(b)") for e in evidence)  # no linear rows: claim (b) not tested
+    assert any(c["missing"] == "not run yet" for e in claim_evidence(summary) for c in e["comparisons"])
+
+
 def test_budget_and_seed_order_of_the_study_commands(tmp_path):
     budget = StudyBudget(epochs=2, steps_per_epoch=7, segment=0.5)
     rows = select_study_rows(["baseline", "3src_mlp_l"])

@@ -210,12 +210,15 @@ CLAIMS = [
 ]  # fmt: skip
 
 
-def claim_evidence(summary: Sequence[dict]) -> List[dict]:
-    """For each claim, each comparison with its difference, error and whether it agrees."""
+def claim_evidence(summary: Sequence[dict], keys: Optional[Sequence[str]] = None) -> List[dict]:
+    """For each claim, each comparison with its difference, error and whether it agrees; with
+    ``keys``, only the comparisons between those rows (a study of some rows tests only those)."""
     evidence = []
     for claim, comparisons in CLAIMS:
         lines = []
         for a, b, expected in comparisons:
+            if keys is not None and not (a in keys and b in keys):
+                continue
             result = compare(summary, a, b)
             if result is None:
                 seeds = {s["row"].key: s["n_seeds"] for s in summary}
@@ -224,7 +227,8 @@ def claim_evidence(summary: Sequence[dict]) -> List[dict]:
                 continue
             agrees = {"=": abs(result["z"]) < 2, ">": result["z"] >= 2, ">=": result["z"] > -2}[expected]
             lines.append({"a": a, "b": b, "expected": expected, "result": result, "agrees": agrees})
-        evidence.append({"claim": claim, "comparisons": lines})
+        if lines:
+            evidence.append({"claim": claim, "comparisons": lines})
     return evidence
 
 
@@ -325,7 +329,7 @@ def write_study_report(rows: Sequence[StudyRow], exp_root, out_dir, seeds: Optio
     if not runs:
         raise FileNotFoundError(f"No finished study runs in {exp_root}: run `asteroid-deepmask study` first.")
     summary = summarize(rows, runs)
-    evidence = claim_evidence(summary)
+    evidence = claim_evidence(summary, [row.key for row in rows])
     plot_study(summary, out_dir)
     masks_figure = plot_study_masks(exp_root, out_dir)
     budget = next((json.loads(p.read_text())["budget"] for p in Path(exp_root).glob("*/study_run.json")), None)

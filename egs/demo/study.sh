@@ -5,7 +5,11 @@
 #   1 data     2- and 3-speaker corpora and metadata (run.sh stages 0-2; kept if already made)
 #   2 runs     every study row x seed not done yet (resumes a killed run from its last checkpoint)
 #   3 report   $report_dir/study.md (table, evidence per claim) and its plots, from the run folders
-# Cost on 2 CPU cores: 3-6 min per run at the default budget (600 steps), 42 runs (14 rows x 3 seeds).
+# Cost on 2 CPU cores: 3-6 min per run at the default budget (600 steps), 42 runs (14 rows x 3 seeds);
+# on one GPU about 1 min per run, several runs sharing it.
+# The longer-budget check of docs/study.md (4x the steps, three rows):
+#   bash study.sh --stage 2 --exp_root exp/study_long --report_dir ../../docs/study_long \
+#     --rows "baseline p16_relu mlp_l" --epochs 4 --steps_per_epoch 600
 set -euo pipefail
 cd "$(dirname "$0")"
 
