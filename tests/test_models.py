@@ -7,7 +7,11 @@ import torch
 from asteroid.models import BaseModel, DPRNNTasNet, get
 
 import asteroid_deepmask
-from asteroid_deepmask import DeepMaskDPRNNTasNet, OverseparationDPRNNTasNet
+from asteroid_deepmask import (
+    DeepMaskConvTasNet, DeepMaskDPRNNTasNet, DeepMaskDPTNet, OverseparationConvTasNet, OverseparationDPRNNTasNet,
+    OverseparationDPTNet,
+)  # fmt: skip
+from conftest import SMALL_CONVTASNET, SMALL_DPTNET
 
 MODEL_CONFIGS = [
     pytest.param(OverseparationDPRNNTasNet, dict(n_outputs=2), id="baseline"),
@@ -15,7 +19,16 @@ MODEL_CONFIGS = [
     pytest.param(OverseparationDPRNNTasNet, dict(n_outputs=4, gated_head=True, mask_act="linear"), id="gated-linear"),
     pytest.param(DeepMaskDPRNNTasNet, dict(mlp_hidden=12), id="deepmask"),
     pytest.param(DeepMaskDPRNNTasNet, dict(mlp_hidden=12, mlp_layers=1, gated_head=True), id="deepmask-1layer-gated"),
+    pytest.param(OverseparationConvTasNet, dict(n_outputs=8, **SMALL_CONVTASNET), id="convtasnet-P8"),
+    pytest.param(DeepMaskConvTasNet, dict(mlp_hidden=12, **SMALL_CONVTASNET), id="convtasnet-deepmask"),
+    pytest.param(OverseparationDPTNet, dict(n_outputs=4, **SMALL_DPTNET), id="dptnet-P4"),
+    pytest.param(DeepMaskDPTNet, dict(mlp_hidden=12, **SMALL_DPTNET), id="dptnet-deepmask"),
 ]
+
+
+def build(model_class, kwargs, small):
+    """The model with the DPRNN test size, or the size its params carry (other separators)."""
+    return model_class(2, **{**(small if model_class.masker_class.trunk_class.__name__ == "DPRNNTrunk" else {}), **kwargs})
 
 
 @pytest.mark.parametrize("n_src", [2, 3])
@@ -59,21 +72,25 @@ def test_defaults_are_the_papers_configuration():
     [((1001,), (2, 1001)), ((1, 1001), (1, 2, 1001)), ((3, 997), (3, 2, 997)), ((3, 1, 998), (3, 2, 998))],
 )
 def test_output_shapes(small, model_class, kwargs, shape, expected):
-    model = model_class(2, **kwargs, **small)
+    model = build(model_class, kwargs, small)
     assert model(torch.randn(*shape)).shape == expected
 
 
 @pytest.mark.parametrize("model_class, kwargs", MODEL_CONFIGS)
 def test_gradients_reach_every_parameter(small, model_class, kwargs):
-    model = model_class(2, **kwargs, **small)
+    model = build(model_class, kwargs, small)
     model(torch.randn(2, 800)).pow(2).mean().backward()
     no_grad = [name for name, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+    if model_class.masker_class.trunk_class.__name__ == "TDConvNetTrunk":
+        # As in Asteroid's ConvTasNet: the masks read the skip sum, so the last block's residual is unused.
+        last = len(model.masker.trunk.TCN) - 1
+        no_grad = [name for name in no_grad if not name.startswith(f"masker.trunk.TCN.{last}.res_conv.")]
     assert not no_grad
 
 
 @pytest.mark.parametrize("model_class, kwargs", MODEL_CONFIGS)
 def test_serialize_writes_plain_types_and_round_trips(tmp_path, small, model_class, kwargs):
-    model = model_class(2, **kwargs, **small).eval()
+    model = build(model_class, kwargs, small).eval()
     path = tmp_path / "model.pth"
     torch.save(model.serialize(), path)
     conf = torch.load(path, weights_only=True)  # fails on TorchVersion or numpy objects
@@ -109,8 +126,53 @@ def test_from_pretrained_in_a_fresh_process(tmp_path, small):
 
 
 def test_models_are_registered_with_asteroid():
-    assert get("DeepMaskDPRNNTasNet") is DeepMaskDPRNNTasNet
-    assert get("OverseparationDPRNNTasNet") is OverseparationDPRNNTasNet
+    for model_class in (DeepMaskDPRNNTasNet, OverseparationDPRNNTasNet, DeepMaskConvTasNet, OverseparationConvTasNet,
+                        DeepMaskDPTNet, OverseparationDPTNet):  # fmt: skip
+        assert get(model_class.__name__) is model_class
+
+
+@pytest.mark.parametrize("n_src", [2, 3])
+def test_convtasnet_with_p_equal_c_is_asteroids_conv_tasnet(n_src):
+    from asteroid.models import ConvTasNet
+
+    reference = ConvTasNet(n_src, mask_act="relu", **SMALL_CONVTASNET).eval()
+    ours = OverseparationConvTasNet.from_conv_tasnet(reference).eval()
+    assert type(ours) is OverseparationConvTasNet and ours.masker.n_outputs == n_src
+    wav = torch.randn(2, 1003)
+    torch.testing.assert_close(ours(wav), reference(wav), rtol=1e-5, atol=1e-5)
+
+
+def test_dptnet_trunk_is_asteroids_dual_path_transformer():
+    # Asteroid's DPTransformer up to its output layer, with the same weights (loaded by name).
+    from asteroid.masknn import DPTransformer
+
+    from asteroid_deepmask.masknn import DPTransformerTrunk
+
+    kwargs = dict(n_heads=2, ff_hid=8, chunk_size=10, hop_size=5, n_repeats=2)
+    for in_chan in (16, 15):  # 15: not a multiple of n_heads, so both add an input projection
+        reference = DPTransformer(in_chan, n_src=2, **kwargs).eval()
+        trunk = DPTransformerTrunk(in_chan, **kwargs).eval()
+        missing, unexpected = trunk.load_state_dict(reference.state_dict(), strict=False)
+        assert not missing and all(k.startswith(("first_out", "net_out", "net_gate")) for k in unexpected)
+        captured = {}
+        reference.first_out.register_forward_hook(lambda module, args, out: captured.update(features=args[0]))
+        x = torch.randn(2, in_chan, 57)
+        with torch.no_grad():
+            reference(x)
+            torch.testing.assert_close(trunk(x), captured["features"])
+
+
+def test_models_of_every_separator_have_both_heads_by_alias():
+    from asteroid_deepmask.models import make_model
+
+    for separator, size in (("convtasnet_", SMALL_CONVTASNET), ("dptnet_", SMALL_DPTNET)):
+        assert make_model(separator + "baseline", **size).masker.n_outputs == 2
+        assert make_model(separator + "overseparation", n_outputs=6, **size).masker.n_outputs == 6
+        assert make_model(separator + "deepmask", mlp_hidden=4, **size).masker.mlp_hidden == 4
+        with pytest.raises(ValueError, match="n_outputs == n_src"):
+            make_model(separator + "baseline", n_outputs=4, **size)
+    with pytest.raises(ValueError, match="dual-path head"):
+        OverseparationConvTasNet(2, gated_head=True, **SMALL_CONVTASNET)
 
 
 def test_registration_is_idempotent_and_guards_the_names():

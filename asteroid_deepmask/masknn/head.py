@@ -79,18 +79,24 @@ class BranchMLP(nn.Module):
         out_chan (int): Output features per branch.
         n_layers (int): Number of linear layers (>= 1). ``n_layers == 1`` is one linear layer per branch.
         hidden_act (str): Activation between layers (not after the last one).
+        shared_input (bool): The input is one ``(batch, in_chan, frames)`` tensor that every
+            branch reads (its first layer is then one dense 1x1 conv to all branches).
     """
 
     def __init__(
-        self, n_branches: int, in_chan: int, hidden: int, out_chan: int, n_layers: int, hidden_act: str
-    ):
+        self, n_branches: int, in_chan: int, hidden: int, out_chan: int, n_layers: int, hidden_act: str,
+        shared_input: bool = False,
+    ):  # fmt: skip
         super().__init__()
         widths = [in_chan] + [hidden] * (n_layers - 1) + [out_chan]
         layers = []
         for i, (w_in, w_out) in enumerate(zip(widths[:-1], widths[1:])):
             if i > 0:
                 layers.append(make_activation(hidden_act))
-            layers.append(nn.Conv1d(n_branches * w_in, n_branches * w_out, 1, groups=n_branches))
+            if i == 0 and shared_input:
+                layers.append(nn.Conv1d(w_in, n_branches * w_out, 1))
+            else:
+                layers.append(nn.Conv1d(n_branches * w_in, n_branches * w_out, 1, groups=n_branches))
         self.layers = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -98,7 +104,7 @@ class BranchMLP(nn.Module):
 
 
 class MaskHead(nn.Module):
-    r"""Mask estimation head of a dual-path masker: P output branches, f, and fixed grouping.
+    r"""Mask estimation head of a masker: P output branches, f, and fixed grouping.
 
     Given the separator's chunked features :math:`\mathbf{H}`, each of the P branches computes
     an affine map of :math:`\mathbf{H}` (a slice of one 1x1 ``Conv2d`` in the chunk domain, then
@@ -116,12 +122,17 @@ class MaskHead(nn.Module):
     With ``gated=True``, ``mlp_hidden=None`` and ``n_outputs == n_src`` this is exactly the head
     of Asteroid's ``DPRNN`` (same parameter names, same computation).
 
+    Separators without chunks (``chunk_size=None``, e.g. Conv-TasNet's TCN) give frame features
+    ``(batch, bn_chan, frames)``. There each branch is PReLU then its own affine map to the mask
+    bins (shallow; with P = C exactly the output layer of Asteroid's ``TDConvNet``), or PReLU
+    then its own MLP (deep); no gate.
+
     Args:
         bn_chan (int): Feature channels of the separator.
         out_chan (int): Mask bins (the encoder's number of filters).
         n_src (int): Number of sources C.
-        chunk_size (int): Chunk size used by the separator.
-        hop_size (int): Hop size used by the separator.
+        chunk_size (int, optional): Chunk size used by the separator; ``None`` for frame features.
+        hop_size (int, optional): Hop size used by the separator.
         n_outputs (int, optional): Number of branches P, a multiple of ``n_src``. Defaults to ``n_src``.
         mask_act (str): f, any Asteroid activation name (``"linear"`` for none).
         gated (bool): Use Asteroid's Tanh x Sigmoid output gate (not in the paper's head).
@@ -139,8 +150,8 @@ class MaskHead(nn.Module):
         bn_chan: int,
         out_chan: int,
         n_src: int,
-        chunk_size: int,
-        hop_size: int,
+        chunk_size: Optional[int],
+        hop_size: Optional[int],
         n_outputs: Optional[int] = None,
         mask_act: str = "relu",
         gated: bool = False,
@@ -162,10 +173,22 @@ class MaskHead(nn.Module):
                 f"A mask MLP needs mlp_layers >= 1 and mlp_hidden >= 1, got "
                 f"mlp_layers={mlp_layers}, mlp_hidden={mlp_hidden}."
             )
+        if chunk_size is None and gated:
+            raise ValueError("The gated head is a dual-path head (Asteroid's DPRNN); a separator without chunks has none.")
         self.bn_chan, self.out_chan = bn_chan, out_chan
         self.n_src, self.n_outputs = n_src, n_outputs
         self.chunk_size, self.hop_size = chunk_size, hop_size
         self.gated = gated
+        self.output_act = make_activation(mask_act)
+        self.fused = True
+        if chunk_size is None:
+            if mlp_hidden is None:
+                self.first_out = nn.Sequential(nn.PReLU(), nn.Conv1d(bn_chan, n_outputs * out_chan, 1))
+                self.mask_net = None
+            else:
+                self.first_out = nn.Sequential(nn.PReLU())
+                self.mask_net = BranchMLP(n_outputs, bn_chan, mlp_hidden, out_chan, mlp_layers, mlp_act, shared_input=True)
+            return
 
         self.first_out = nn.Sequential(nn.PReLU(), nn.Conv2d(bn_chan, n_outputs * bn_chan, 1))
         if gated:
@@ -175,17 +198,25 @@ class MaskHead(nn.Module):
             self.mask_net = nn.Conv1d(bn_chan, out_chan, 1, bias=False)
         else:
             self.mask_net = BranchMLP(n_outputs, bn_chan, mlp_hidden, out_chan, mlp_layers, mlp_act)
-        self.output_act = make_activation(mask_act)
-        # Compute the plain head in its cheaper, equal form (see _branch_masks_fused); the complexity
-        # report switches it off to count the head as the paper does.
-        self.fused = True
+        # ``fused``: compute the plain dual-path head in its cheaper, equal form (see
+        # _branch_masks_fused); the complexity report switches it off to count the head as the paper does.
 
-    def forward(self, chunks: torch.Tensor, n_frames: int) -> torch.Tensor:
-        """Chunked features ``(batch, bn_chan, chunk_size, n_chunks)`` -> masks ``(batch, n_src, out_chan, n_frames)``."""
-        return group_masks(self.branch_masks(chunks, n_frames), self.n_src)
+    def forward(self, features: torch.Tensor, n_frames: int) -> torch.Tensor:
+        """Chunked features ``(batch, bn_chan, chunk_size, n_chunks)`` (or frame features
+        ``(batch, bn_chan, n_frames)``) -> masks ``(batch, n_src, out_chan, n_frames)``."""
+        return group_masks(self.branch_masks(features, n_frames), self.n_src)
 
-    def branch_masks(self, chunks: torch.Tensor, n_frames: int) -> torch.Tensor:
+    def branch_masks(self, features: torch.Tensor, n_frames: int) -> torch.Tensor:
         """The P masks before grouping, each after f: ``(batch, n_outputs, out_chan, n_frames)``."""
+        if self.chunk_size is None:
+            score = self.first_out(features)
+            if self.mask_net is not None:
+                score = self.mask_net(score)
+            batch = features.shape[0]
+            return self.output_act(score.reshape(batch * self.n_outputs, self.out_chan, n_frames)).reshape(
+                batch, self.n_outputs, self.out_chan, n_frames
+            )
+        chunks = features
         if self.fused and not self.gated:
             return self._branch_masks_fused(chunks, n_frames)
         batch, _, chunk_size, n_chunks = chunks.shape

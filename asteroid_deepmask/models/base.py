@@ -12,10 +12,7 @@ from asteroid.models.base_models import BaseEncoderMaskerDecoder
 from asteroid.utils.hub_utils import cached_download
 from asteroid_filterbanks import make_enc_dec
 
-from ..masknn.dprnn import DPRNNTrunk
-
 PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "pretrained"
-_TRUNK_ARGS = set(inspect.signature(DPRNNTrunk.__init__).parameters) - {"self", "in_chan"}
 REQUIRED_KEYS = ("model_name", "state_dict", "model_args")
 
 
@@ -78,11 +75,11 @@ def load_model_conf(path_or_id: Union[str, os.PathLike]) -> dict:
 
 
 class DeepMaskBaseModel(BaseEncoderMaskerDecoder):
-    """Encoder, a DPRNN masker of this package, decoder.
+    """Encoder, a masker of this package (a separator trunk and the shared mask head), decoder.
 
-    Keyword arguments named like :class:`~asteroid_deepmask.masknn.DPRNNTrunk`'s go to the
-    masker; the others go to ``asteroid_filterbanks.make_enc_dec``, as in Asteroid's
-    ``DPRNNTasNet``.
+    Keyword arguments named like the masker's trunk's (e.g.
+    :class:`~asteroid_deepmask.masknn.DPRNNTrunk`'s) go to the masker; the others go to
+    ``asteroid_filterbanks.make_enc_dec``, as in Asteroid's TasNets.
     """
 
     def __init__(
@@ -99,7 +96,8 @@ class DeepMaskBaseModel(BaseEncoderMaskerDecoder):
         encoder_activation: Optional[str] = None,
         **kwargs,
     ):
-        trunk_kwargs = {key: kwargs.pop(key) for key in list(kwargs) if key in _TRUNK_ARGS}
+        trunk_args = set(inspect.signature(masker_class.trunk_class.__init__).parameters) - {"self", "in_chan"}
+        trunk_kwargs = {key: kwargs.pop(key) for key in list(kwargs) if key in trunk_args}
         encoder, decoder = make_enc_dec(
             fb_name, kernel_size=kernel_size, n_filters=n_filters, stride=stride, sample_rate=sample_rate, **kwargs
         )
@@ -145,3 +143,48 @@ class DeepMaskBaseModel(BaseEncoderMaskerDecoder):
                 f"{source}: its state_dict does not fit its model_args (a damaged or edited file?): "
                 f"{str(err).splitlines()[1].strip() if len(str(err).splitlines()) > 1 else err}"
             ) from None
+
+
+class OverseparationModel(DeepMaskBaseModel):
+    """A TasNet with overseparation-grouping; subclasses name the masker (the separator)."""
+
+    masker_class: type = None
+    default_n_filters = 64
+
+    def __init__(
+        self,
+        n_src: int,
+        n_outputs: Optional[int] = None,
+        mask_act: str = "relu",
+        gated_head: bool = False,
+        out_chan: Optional[int] = None,
+        **kwargs,
+    ):
+        kwargs.setdefault("n_filters", self.default_n_filters)
+        masker_kwargs = dict(n_outputs=n_outputs, mask_act=mask_act, gated_head=gated_head, out_chan=out_chan)
+        super().__init__(self.masker_class, n_src, masker_kwargs, **kwargs)
+
+
+class DeepMaskModel(DeepMaskBaseModel):
+    """A TasNet with deep (per-source MLP) mask estimation; subclasses name the masker."""
+
+    masker_class: type = None
+    default_n_filters = 64
+
+    def __init__(
+        self,
+        n_src: int,
+        mlp_hidden: int = 64,
+        mlp_layers: int = 3,
+        mlp_act: str = "tanh",
+        mask_act: str = "relu",
+        gated_head: bool = False,
+        out_chan: Optional[int] = None,
+        **kwargs,
+    ):
+        kwargs.setdefault("n_filters", self.default_n_filters)
+        masker_kwargs = dict(
+            mlp_hidden=mlp_hidden, mlp_layers=mlp_layers, mlp_act=mlp_act, mask_act=mask_act,
+            gated_head=gated_head, out_chan=out_chan,
+        )  # fmt: skip
+        super().__init__(self.masker_class, n_src, masker_kwargs, **kwargs)

@@ -1,11 +1,9 @@
 """DPRNN-TasNet with deep (per-source MLP) mask estimation."""
-from typing import Optional
-
 from ..masknn import DeepMaskDPRNN
-from .base import DeepMaskBaseModel
+from .base import DeepMaskModel
 
 
-class DeepMaskDPRNNTasNet(DeepMaskBaseModel):
+class DeepMaskDPRNNTasNet(DeepMaskModel):
     """DPRNN-TasNet whose masks come from one MLP per source.
 
     The paper's deep mask estimation module (Sec. 2.1, Table 2): every source has its own
@@ -29,23 +27,4 @@ class DeepMaskDPRNNTasNet(DeepMaskBaseModel):
         Source Separation Systems", Interspeech 2022. https://arxiv.org/abs/2206.07347
     """
 
-    def __init__(
-        self,
-        n_src: int,
-        mlp_hidden: int = 64,
-        mlp_layers: int = 3,
-        mlp_act: str = "tanh",
-        mask_act: str = "relu",
-        gated_head: bool = False,
-        out_chan: Optional[int] = None,
-        **kwargs,
-    ):
-        masker_kwargs = dict(
-            mlp_hidden=mlp_hidden,
-            mlp_layers=mlp_layers,
-            mlp_act=mlp_act,
-            mask_act=mask_act,
-            gated_head=gated_head,
-            out_chan=out_chan,
-        )
-        super().__init__(DeepMaskDPRNN, n_src, masker_kwargs, **kwargs)
+    masker_class = DeepMaskDPRNN

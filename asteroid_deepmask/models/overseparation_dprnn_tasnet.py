@@ -1,11 +1,9 @@
 """DPRNN-TasNet with overseparation-grouping."""
-from typing import Optional
-
 from ..masknn import OverseparationDPRNN
-from .base import DeepMaskBaseModel
+from .base import OverseparationModel
 
 
-class OverseparationDPRNNTasNet(DeepMaskBaseModel):
+class OverseparationDPRNNTasNet(OverseparationModel):
     """DPRNN-TasNet whose masks are sums of ``n_outputs / n_src`` overseparated masks.
 
     The paper's overseparation-grouping pipeline (Sec. 2.2, Table 1): P = ``n_outputs``
@@ -32,17 +30,7 @@ class OverseparationDPRNNTasNet(DeepMaskBaseModel):
         Source Separation Systems", Interspeech 2022. https://arxiv.org/abs/2206.07347
     """
 
-    def __init__(
-        self,
-        n_src: int,
-        n_outputs: Optional[int] = None,
-        mask_act: str = "relu",
-        gated_head: bool = False,
-        out_chan: Optional[int] = None,
-        **kwargs,
-    ):
-        masker_kwargs = dict(n_outputs=n_outputs, mask_act=mask_act, gated_head=gated_head, out_chan=out_chan)
-        super().__init__(OverseparationDPRNN, n_src, masker_kwargs, **kwargs)
+    masker_class = OverseparationDPRNN
 
     @classmethod
     def from_dprnn_tasnet(cls, dprnn_tasnet) -> "OverseparationDPRNNTasNet":
