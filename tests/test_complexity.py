@@ -68,3 +68,17 @@ def test_training_step_benchmark_autocasts_the_forward_pass(precision):
     assert result["loss"] != reference["loss"]
     with pytest.raises(ValueError, match="expected one of"):
         time_training_step("deepmask", precision="fp8")
+
+
+def test_convtasnet_baseline_counts_as_asteroids_conv_tasnet():
+    # The same network (P = C), so thop must count the same params and MACs at Asteroid's full size.
+    from asteroid.models import ConvTasNet
+
+    from asteroid_deepmask.complexity import count_complexity
+    from asteroid_deepmask.models import make_model
+
+    ours, reference = count_complexity(make_model("convtasnet_baseline"), 1.0), count_complexity(ConvTasNet(2), 1.0)
+    assert ours["params_m"] == pytest.approx(reference["params_m"], abs=1e-6)
+    assert ours["macs_g"] == pytest.approx(reference["macs_g"], rel=1e-6)
+    deep = count_complexity(make_model("convtasnet_deepmask"), 1.0)
+    assert deep["params_m"] < ours["params_m"]  # MLP (L) replaces a 128 -> 2 x 512 layer

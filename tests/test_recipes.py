@@ -195,6 +195,49 @@ def _cpu_has_bf16_lstm():
     return True
 
 
+@pytest.mark.parametrize(
+    "model, size, model_class",
+    [
+        ("convtasnet_deepmask", "--n_blocks 2 --hid_chan 16 --skip_chan 16", "DeepMaskConvTasNet"),
+        ("dptnet_overseparation", "--n_heads 2 --ff_hid 8 --chunk_size 20 --hop_size 10", "OverseparationDPTNet"),
+    ],
+)
+def test_recipe_trains_the_other_separators_by_model_name(corpus_24, tmp_path, model, size, model_class):
+    exp = tmp_path / model
+    command = [
+        sys.executable, "-m", "asteroid_deepmask.cli", "train", "--conf", str(ROOT / "egs/demo/local/conf.yml"),
+        "--exp-dir", str(exp), "--train_dir", str(corpus_24 / "tr"), "--valid_dir", str(corpus_24 / "cv"),
+        "--model", model, "--batch_size", "2", "--n_repeats", "1", "--n_filters", "32", "--segment", "1.0",
+        "--num_workers", "0", "--mlp_hidden", "8", "--n_outputs", "4", "--max_epochs", "1",
+        "--limit_train_batches", "2", *size.split(),
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    from asteroid.models import BaseModel
+
+    import yaml
+
+    loaded = BaseModel.from_pretrained(str(exp / "best_model.pth"))
+    assert type(loaded).__name__ == model_class and loaded.masker.trunk.n_repeats == 1
+    saved = yaml.safe_load((exp / "conf.yml").read_text())
+    assert "masknet_convtasnet" not in saved and "masknet_dptnet" not in saved  # only the separator used
+
+
+def test_model_takes_its_separators_section_of_the_conf():
+    from asteroid_deepmask.recipes.train import conf_with_overrides, model_from_conf
+
+    demo_conf = ROOT / "egs/demo/local/conf.yml"
+    conf = conf_with_overrides(demo_conf, ["--model", "convtasnet_baseline", "--n_repeats", "1"])
+    assert conf["masknet"]["n_repeats"] == 1 and "n_blocks" in conf["masknet"]
+    assert "hid_size" in conf_with_overrides(demo_conf, ["--model", "overseparation"])["masknet"]
+    with pytest.raises(ValueError, match="Unknown model 'wavenet_deepmask'"):
+        conf_with_overrides(demo_conf, ["--model", "wavenet_deepmask"])
+    dprnn_conf = conf_with_overrides(demo_conf, [])
+    dprnn_conf["head"]["model"] = "convtasnet_deepmask"  # a DPRNN section under a Conv-TasNet model
+    with pytest.raises(ValueError, match="TDConvNetTrunk .* does not take: give it its own conf section 'masknet_convtasnet'"):
+        model_from_conf(dprnn_conf)
+
+
 def test_mixed_precision_on_a_cpu_without_bf16_lstm_is_refused_with_what_to_use(corpus_24, tmp_path):
     if _cpu_has_bf16_lstm():
         pytest.skip("this CPU runs bf16 LSTMs: nothing to refuse")

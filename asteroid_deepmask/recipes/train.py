@@ -6,6 +6,7 @@ validation loss. Everything is read from the recipe's ``conf.yml`` and can be ov
 A run that is killed resumes from ``checkpoints/last.ckpt``, written every few steps.
 """
 import argparse
+import inspect
 import json
 import logging
 import os
@@ -26,23 +27,49 @@ from torch.optim.lr_scheduler import ReduceLROnPlateau
 from torch.utils.data import DataLoader
 
 from ..data.datasets import check_json_dir, make_dataset
-from ..models import make_model
+from ..models import MODEL_ALIASES, make_model
 
 log = logging.getLogger(__name__)
 
-# Which conf["head"] keys each model takes; the rest of the head section is ignored for it.
+# Which conf["head"] keys each head takes; the rest of the head section is ignored for it.
 HEAD_KEYS = {
     "baseline": ("mask_act", "gated_head"),
     "overseparation": ("n_outputs", "mask_act", "gated_head"),
     "deepmask": ("mlp_hidden", "mlp_layers", "mlp_act", "mask_act", "gated_head"),
 }
+# The recipe confs' separator sections; a model alias "<separator>_<head>" picks one, a bare head DPRNN.
+SEPARATOR_SECTIONS = {"dprnn": "masknet", "convtasnet": "masknet_convtasnet", "dptnet": "masknet_dptnet"}
+
+
+def _split_model_name(name: str):
+    """``"convtasnet_deepmask"`` -> ``("convtasnet", "deepmask")``; ``"deepmask"`` -> ``("dprnn", "deepmask")``."""
+    separator, _, head = name.rpartition("_")
+    separator = separator or "dprnn"
+    if head not in HEAD_KEYS or separator not in SEPARATOR_SECTIONS:
+        models = sorted(f"{s}_{h}" if s != "dprnn" else h for s in SEPARATOR_SECTIONS for h in HEAD_KEYS)
+        raise ValueError(f"Unknown model {name!r} in the configuration: expected one of {models}.")
+    return separator, head
 
 
 def conf_with_overrides(conf_path, args=()) -> dict:
-    """A recipe's ``conf.yml`` with ``--key value`` overrides of any of its keys (Asteroid's parser)."""
+    """A recipe's ``conf.yml`` with ``--key value`` overrides of any of its keys (Asteroid's parser).
+
+    The separator named by the model (``--model`` if given, else the conf's ``head.model``) takes
+    its section of the conf as ``masknet``; the other separators' sections are dropped (their keys
+    share names, e.g. ``n_repeats``, so only one can take overrides).
+    """
     from asteroid.utils import parse_args_as_dict, prepare_parser_from_dict
 
     conf = yaml.safe_load(Path(conf_path).read_text())
+    args = list(args)
+    model = args[args.index("--model") + 1] if "--model" in args[:-1] else conf["head"]["model"]
+    section = SEPARATOR_SECTIONS[_split_model_name(model)[0]]
+    if section not in conf:
+        raise ValueError(f"{conf_path} has no {section!r} section, which model {model!r} needs for its separator.")
+    masknet = conf.pop(section)
+    for other in SEPARATOR_SECTIONS.values():
+        conf.pop(other, None)
+    conf["masknet"] = masknet
     parser = prepare_parser_from_dict(conf, argparse.ArgumentParser(prog="asteroid-deepmask train"))
     conf, _ = parse_args_as_dict(parser, return_plain_args=True, args=list(args))
     conf.pop("main_args", None)
@@ -53,9 +80,14 @@ def model_from_conf(conf: dict) -> torch.nn.Module:
     """Build the model of a recipe configuration (sections ``head``, ``masknet``, ``filterbank``, ``data``)."""
     head = conf["head"]
     name = head["model"]
-    if name not in HEAD_KEYS:
-        raise ValueError(f"Unknown model {name!r} in the configuration: expected one of {sorted(HEAD_KEYS)}.")
-    kwargs = {key: head[key] for key in HEAD_KEYS[name] if key in head}
+    kwargs = {key: head[key] for key in HEAD_KEYS[_split_model_name(name)[1]] if key in head}
+    trunk_class = MODEL_ALIASES[name].masker_class.trunk_class
+    unknown = set(conf["masknet"]) - set(inspect.signature(trunk_class.__init__).parameters)
+    if unknown:
+        raise ValueError(
+            f"The masknet section has {sorted(unknown)}, which {trunk_class.__name__} (the separator of "
+            f"{name!r}) does not take: give it its own conf section {SEPARATOR_SECTIONS[_split_model_name(name)[0]]!r}."
+        )
     return make_model(
         name,
         n_src=conf["data"]["n_src"],

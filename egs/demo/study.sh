@@ -43,5 +43,6 @@ if [[ $stage -le 2 && $stop_stage -ge 2 ]]; then
 fi
 
 if [[ $stage -le 3 && $stop_stage -ge 3 ]]; then
-  $cli study-report --exp-root "$exp_root" --out-dir "$report_dir"
+  # shellcheck disable=SC2086
+  $cli study-report --exp-root "$exp_root" --out-dir "$report_dir" ${rows:+--rows $rows}
 fi
