@@ -46,6 +46,13 @@ def _complexity(args: argparse.Namespace) -> None:
 def _benchmark(args: argparse.Namespace) -> None:
     from .benchmark import time_training_step
 
+    if args.grouping:
+        from .grouping_benchmark import format_grouping_table, run_grouping_benchmark
+
+        rows = run_grouping_benchmark(batch_size=args.batch_size, seconds=args.seconds, num_threads=args.threads,
+                                      log=lambda line: print(line, file=sys.stderr, flush=True))
+        print(json.dumps(rows, indent=2, default=str) if args.json else format_grouping_table(rows))
+        return
     if args.inference:
         from .benchmark import run_inference_benchmark
 
@@ -347,6 +354,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="with --inference: the package's CPU runtime set-up (tuned), plain python, both, or all "
                        "(plain, glibc mallopt alone, tuned)")
     bench.add_argument("--no-separate", action="store_true", help="with --inference: skip the chunked separate cases")
+    bench.add_argument("--grouping", action="store_true",
+                       help="instead: one loss step of dynamic grouping (exact and local search) against fixed grouping "
+                       "and Asteroid's MixITLossWrapper, P = 4, 8, 16 and C = 2, 3, and local search's gap to exact")
+    bench.add_argument("--threads", type=int, default=None, help="with --grouping: torch threads (default: torch's)")
     bench.set_defaults(func=_benchmark)
 
     tools = commands.add_parser("tts-tools", help="check (and install) the TTS engines of the demo corpus")
