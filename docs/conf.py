@@ -18,7 +18,7 @@ source_suffix = {".md": "markdown"}
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3
 # Included into other pages (or generated at build time), not pages of their own.
-exclude_patterns = ["_build", "_generated", "study/*.md"]
+exclude_patterns = ["_build", "_generated", "study/*.md", "study_long/*.md"]
 html_theme = "furo"
 html_title = f"asteroid-deepmask {release}"
 autodoc_member_order = "bysource"
