@@ -19,6 +19,7 @@ MODEL_CONFIGS = [
     pytest.param(OverseparationDPRNNTasNet, dict(n_outputs=4, gated_head=True, mask_act="linear"), id="gated-linear"),
     pytest.param(DeepMaskDPRNNTasNet, dict(mlp_hidden=12), id="deepmask"),
     pytest.param(DeepMaskDPRNNTasNet, dict(mlp_hidden=12, mlp_layers=1, gated_head=True), id="deepmask-1layer-gated"),
+    pytest.param(OverseparationDPRNNTasNet, dict(n_outputs=4, grouping="dynamic"), id="dynamic-grouping"),
     pytest.param(OverseparationConvTasNet, dict(n_outputs=8, **SMALL_CONVTASNET), id="convtasnet-P8"),
     pytest.param(DeepMaskConvTasNet, dict(mlp_hidden=12, **SMALL_CONVTASNET), id="convtasnet-deepmask"),
     pytest.param(OverseparationDPTNet, dict(n_outputs=4, **SMALL_DPTNET), id="dptnet-P4"),
@@ -221,3 +222,25 @@ def test_torchscript_trace_matches_eager_on_other_lengths_and_batches(small, mod
         for shape in [(1, 800), (2, 1203)]:
             x = torch.randn(*shape)
             torch.testing.assert_close(traced(x), model(x))
+
+
+def test_fixed_grouping_is_the_sum_of_the_decoded_branches(small):
+    # The decoder is linear, so summing decoded branches in contiguous groups is the model's output.
+    model = OverseparationDPRNNTasNet(2, n_outputs=8, **small).eval()
+    wav = torch.randn(2, 1001)
+    with torch.no_grad():
+        branches = model.forward_branches(wav)
+        assert branches.shape == (2, 8, 1001)
+        torch.testing.assert_close(branches.reshape(2, 2, 4, -1).sum(2), model(wav), rtol=1e-4, atol=1e-5)
+
+
+def test_dynamic_grouping_model_groups_its_branches_without_references(small):
+    from asteroid_deepmask.losses import group_without_references
+
+    model = OverseparationDPRNNTasNet(2, n_outputs=4, grouping="dynamic", **small).eval()
+    wav = torch.randn(2, 900)
+    with torch.no_grad():
+        torch.testing.assert_close(model(wav), group_without_references(model.forward_branches(wav), 2))
+    assert model.get_model_args()["grouping"] == "dynamic"
+    with pytest.raises(ValueError, match="grouping must be one of"):
+        OverseparationDPRNNTasNet(2, n_outputs=4, grouping="learned", **small)

@@ -223,6 +223,18 @@ def test_recipe_trains_the_other_separators_by_model_name(corpus_24, tmp_path, m
     assert "masknet_convtasnet" not in saved and "masknet_dptnet" not in saved  # only the separator used
 
 
+def test_recipe_trains_with_dynamic_grouping_and_publishes_a_dynamic_model(corpus_24, tmp_path):
+    exp = tmp_path / "dynamic"
+    train = _train_command(corpus_24, exp, "--model", "overseparation", "--n_outputs", "4", "--grouping", "dynamic",
+                           "--max_epochs", "1", "--limit_train_batches", "2")  # fmt: skip
+    result = subprocess.run(train, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    from asteroid.models import BaseModel
+
+    model = BaseModel.from_pretrained(str(exp / "best_model.pth"))
+    assert model.grouping == "dynamic" and model.masker.n_outputs == 4
+
+
 def test_model_takes_its_separators_section_of_the_conf():
     from asteroid_deepmask.recipes.train import conf_with_overrides, model_from_conf
 

@@ -8,7 +8,8 @@ from typing import Optional, Union
 import asteroid.models
 import torch
 from torch.torch_version import TorchVersion
-from asteroid.models.base_models import BaseEncoderMaskerDecoder
+from asteroid.models.base_models import BaseEncoderMaskerDecoder, _shape_reconstructed, _unsqueeze_to_3d
+from asteroid.utils.torch_utils import jitable_shape, pad_x_to_y
 from asteroid.utils.hub_utils import cached_download
 from asteroid_filterbanks import make_enc_dec
 
@@ -107,6 +108,14 @@ class DeepMaskBaseModel(BaseEncoderMaskerDecoder):
         masker = masker_class(n_feats, n_src, **masker_kwargs, **trunk_kwargs)
         super().__init__(encoder, masker, decoder, encoder_activation=encoder_activation)
 
+    def forward_branches(self, wav: torch.Tensor) -> torch.Tensor:
+        """Each of the head's P masks applied and decoded on its own, before grouping:
+        ``(batch, n_outputs, time)`` (what dynamic grouping trains on; P = C for a deep head)."""
+        wav = _unsqueeze_to_3d(wav)
+        tf_rep = self.forward_encoder(wav)
+        decoded = self.forward_decoder(self.apply_masks(tf_rep, self.masker.branch_masks(tf_rep)))
+        return pad_x_to_y(decoded, wav)
+
     def serialize(self) -> dict:
         """Like Asteroid's, but with plain ``str`` versions so ``torch.load(weights_only=True)`` reads it back."""
         from .. import __version__
@@ -145,8 +154,19 @@ class DeepMaskBaseModel(BaseEncoderMaskerDecoder):
             ) from None
 
 
+GROUPINGS = ("fixed", "dynamic")
+
+
 class OverseparationModel(DeepMaskBaseModel):
-    """A TasNet with overseparation-grouping; subclasses name the masker (the separator)."""
+    """A TasNet with overseparation-grouping; subclasses name the masker (the separator).
+
+    ``grouping="fixed"`` sums the P masks in C contiguous groups (the paper). ``"dynamic"`` is for
+    a model trained with :class:`~asteroid_deepmask.losses.grouping.DynamicGroupingLoss` on
+    :meth:`forward_branches`: it has no fixed assignment, so its forward decodes the P branch
+    estimates and groups them without references
+    (:func:`~asteroid_deepmask.losses.grouping.group_without_references`), in groups of equal
+    size when ``equal_groups``.
+    """
 
     masker_class: type = None
     default_n_filters = 64
@@ -158,11 +178,28 @@ class OverseparationModel(DeepMaskBaseModel):
         mask_act: str = "relu",
         gated_head: bool = False,
         out_chan: Optional[int] = None,
+        grouping: str = "fixed",
+        equal_groups: bool = True,
         **kwargs,
     ):
+        if grouping not in GROUPINGS:
+            raise ValueError(f"grouping must be one of {GROUPINGS}, got {grouping!r}.")
         kwargs.setdefault("n_filters", self.default_n_filters)
         masker_kwargs = dict(n_outputs=n_outputs, mask_act=mask_act, gated_head=gated_head, out_chan=out_chan)
         super().__init__(self.masker_class, n_src, masker_kwargs, **kwargs)
+        self.grouping, self.equal_groups = grouping, equal_groups
+
+    def forward(self, wav: torch.Tensor) -> torch.Tensor:
+        if self.grouping == "fixed":
+            return super().forward(wav)
+        from ..losses.grouping import group_without_references
+
+        shape = jitable_shape(wav)
+        sources = group_without_references(self.forward_branches(wav), self.masker.n_src, equal_size=self.equal_groups)
+        return _shape_reconstructed(sources, shape)
+
+    def get_model_args(self) -> dict:
+        return {**super().get_model_args(), "grouping": self.grouping, "equal_groups": self.equal_groups}
 
 
 class DeepMaskModel(DeepMaskBaseModel):

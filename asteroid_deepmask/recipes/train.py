@@ -27,6 +27,7 @@ from torch.optim.lr_scheduler import ReduceLROnPlateau
 from torch.utils.data import DataLoader
 
 from ..data.datasets import check_json_dir, make_dataset
+from ..losses import DynamicGroupingLoss
 from ..models import MODEL_ALIASES, make_model
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 # Which conf["head"] keys each head takes; the rest of the head section is ignored for it.
 HEAD_KEYS = {
     "baseline": ("mask_act", "gated_head"),
-    "overseparation": ("n_outputs", "mask_act", "gated_head"),
+    "overseparation": ("n_outputs", "mask_act", "gated_head", "grouping", "equal_groups"),
     "deepmask": ("mlp_hidden", "mlp_layers", "mlp_act", "mask_act", "gated_head"),
 }
 # The recipe confs' separator sections; a model alias "<separator>_<head>" picks one, a bare head DPRNN.
@@ -105,8 +106,11 @@ class EpochLossSystem(System):
     only the per-step loss, too noisy to schedule on.
     """
 
-    def __init__(self, *args, compile_training: bool = False, **kwargs):
+    def __init__(self, *args, compile_training: bool = False, branch_loss=None, **kwargs):
         super().__init__(*args, **kwargs)
+        # Dynamic grouping trains on the P branch estimates (branch_loss searches their grouping);
+        # validation runs the model as at inference, grouped without references, under loss_func.
+        self.branch_loss = branch_loss
         # torch.compile'd forward for the fixed-length training segments only: validation runs
         # whole utterances of every length, which would recompile again and again. A compiled
         # bound method, not a module, so that the state dict keeps its keys.
@@ -114,7 +118,10 @@ class EpochLossSystem(System):
 
     def training_step(self, batch, batch_nb):
         inputs, targets = batch
-        loss = self.loss_func((self.compiled_forward or self.model)(inputs), targets)
+        if self.branch_loss is not None:
+            loss = self.branch_loss(self.model.forward_branches(inputs), targets)
+        else:
+            loss = self.loss_func((self.compiled_forward or self.model)(inputs), targets)
         self.log("loss", loss, on_step=True, on_epoch=True, prog_bar=True)
         return loss
 
@@ -204,6 +211,8 @@ def train(conf: dict, exp_dir) -> Path:
         model=model,
         optimizer=optimizer,
         loss_func=PITLossWrapper(pairwise_neg_snr, pit_from="pw_mtx"),
+        branch_loss=DynamicGroupingLoss(model.masker.n_src, equal_size=model.equal_groups)
+        if getattr(model, "grouping", "fixed") == "dynamic" else None,
         train_loader=loader(data["train_dir"], shuffle=True),
         val_loader=loader(data["valid_dir"], shuffle=False),
         scheduler=scheduler,

@@ -32,6 +32,7 @@ n_outputs=16           # overseparation's P
 mlp_hidden=64          # deepmask: 16 = MLP (S), 64 = MLP (L)
 mask_act=relu
 n_repeats=""           # DPRNN blocks (default: local/conf.yml's 2)
+grouping=""            # overseparation: fixed (default) or dynamic (searched per example)
 max_epochs=2
 train_args=""          # more overrides of local/conf.yml, e.g. "--n_repeats 4 --segment 3"
 
