@@ -81,13 +81,14 @@ def model_from_conf(conf: dict) -> torch.nn.Module:
     """Build the model of a recipe configuration (sections ``head``, ``masknet``, ``filterbank``, ``data``)."""
     head = conf["head"]
     name = head["model"]
-    kwargs = {key: head[key] for key in HEAD_KEYS[_split_model_name(name)[1]] if key in head}
+    separator, head_kind = _split_model_name(name)
+    kwargs = {key: head[key] for key in HEAD_KEYS[head_kind] if key in head}
     trunk_class = MODEL_ALIASES[name].masker_class.trunk_class
     unknown = set(conf["masknet"]) - set(inspect.signature(trunk_class.__init__).parameters)
     if unknown:
         raise ValueError(
             f"The masknet section has {sorted(unknown)}, which {trunk_class.__name__} (the separator of "
-            f"{name!r}) does not take: give it its own conf section {SEPARATOR_SECTIONS[_split_model_name(name)[0]]!r}."
+            f"{name!r}) does not take: give it its own conf section {SEPARATOR_SECTIONS[separator]!r}."
         )
     return make_model(
         name,
