@@ -7,13 +7,13 @@ the paper's numbers beside ours.
 """
 import json
 import logging
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from ..complexity import count_complexity
 from ..models import DeepMaskBaseModel
+from .runner import run_unless_done
 
 log = logging.getLogger(__name__)
 
@@ -88,11 +88,8 @@ def run_grid(rows: Sequence[GridRow], egs_dir, recipe_args: Sequence[str] = (), 
     for row in rows:
         recipe_dir = Path(egs_dir) / row.recipe
         command = row_command(row, egs_dir, recipe_args, **stages)
-        done = (recipe_dir / "exp" / row.tag / "eval" / "final_metrics.json").is_file()
-        status = "done" if done else ("dry run" if dry_run else "run")
-        log.info("Table %s, %s, %s [%s]: %s", row.table, row.recipe, row.name, status, " ".join(command))
-        if not done and not dry_run:
-            subprocess.run(command, check=True, cwd=recipe_dir)
+        metrics_file = recipe_dir / "exp" / row.tag / "eval" / "final_metrics.json"
+        status, _ = run_unless_done(command, recipe_dir, metrics_file, f"Table {row.table}, {row.recipe}, {row.name}", dry_run)
         results.append({"row": row, "command": command, "status": status})
     return results
 

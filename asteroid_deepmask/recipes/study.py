@@ -12,14 +12,13 @@ import json
 import logging
 import math
 import statistics
-import subprocess
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from ..complexity import count_complexity
 from ..models import DeepMaskBaseModel
+from .runner import run_unless_done
 
 log = logging.getLogger(__name__)
 
@@ -118,13 +117,10 @@ def run_study(rows: Sequence[StudyRow], seeds: Sequence[int], demo_dir, exp_root
         for row in rows:
             folder = run_dir(exp_root, row, seed)
             command = run_command(row, seed, demo_dir, exp_root, json_dir, budget, python)
-            done = (folder / "eval" / "final_metrics.json").is_file()
-            status = "done" if done else ("dry run" if dry_run else "run")
-            log.info("Study %s, seed %d [%s]: %s", row.name, seed, status, " ".join(command))
-            if not done and not dry_run:
-                started = time.time()
-                subprocess.run(command, check=True, cwd=demo_dir)
-                (folder / "study_run.json").write_text(json.dumps({"wall_time_s": round(time.time() - started, 1), "budget": asdict(budget)}))
+            status, wall_time = run_unless_done(command, demo_dir, folder / "eval" / "final_metrics.json",
+                                                f"Study {row.name}, seed {seed}", dry_run)
+            if wall_time is not None:
+                (folder / "study_run.json").write_text(json.dumps({"wall_time_s": wall_time, "budget": asdict(budget)}))
             results.append({"row": row, "seed": seed, "command": command, "status": status})
     return results
 
