@@ -5,6 +5,7 @@ A trunk class has ``__init__(in_chan, **kwargs)``, ``forward(mixture_w)`` giving
 features, ``feature_chan``, ``chunk_size`` (``None`` for frame features), ``hop_size`` and
 ``get_config()``. A separator gets both heads by naming its trunk in two small subclasses.
 """
+import inspect
 from typing import Optional
 
 import torch
@@ -31,6 +32,11 @@ class HeadMasker(nn.Module):
             hop_size=self.trunk.hop_size,
             **head_kwargs,
         )
+
+    @classmethod
+    def trunk_arguments(cls) -> set:
+        """The keyword arguments this masker passes to its separator trunk (besides ``in_chan``)."""
+        return set(inspect.signature(cls.trunk_class.__init__).parameters) - {"self", "in_chan"}
 
     def forward(self, mixture_w: torch.Tensor) -> torch.Tensor:
         """Encoded mixture ``(batch, in_chan, frames)`` -> masks ``(batch, n_src, out_chan, frames)``."""

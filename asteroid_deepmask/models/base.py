@@ -1,5 +1,4 @@
 """What both TasNets share: encoder/decoder construction, safe serialisation and loading."""
-import inspect
 import os
 import pickle
 from pathlib import Path
@@ -97,7 +96,7 @@ class DeepMaskBaseModel(BaseEncoderMaskerDecoder):
         encoder_activation: Optional[str] = None,
         **kwargs,
     ):
-        trunk_args = set(inspect.signature(masker_class.trunk_class.__init__).parameters) - {"self", "in_chan"}
+        trunk_args = masker_class.trunk_arguments()
         trunk_kwargs = {key: kwargs.pop(key) for key in list(kwargs) if key in trunk_args}
         encoder, decoder = make_enc_dec(
             fb_name, kernel_size=kernel_size, n_filters=n_filters, stride=stride, sample_rate=sample_rate, **kwargs

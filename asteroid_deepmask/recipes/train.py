@@ -6,7 +6,6 @@ validation loss. Everything is read from the recipe's ``conf.yml`` and can be ov
 A run that is killed resumes from ``checkpoints/last.ckpt``, written every few steps.
 """
 import argparse
-import inspect
 import json
 import logging
 import os
@@ -83,11 +82,11 @@ def model_from_conf(conf: dict) -> torch.nn.Module:
     name = head["model"]
     separator, head_kind = _split_model_name(name)
     kwargs = {key: head[key] for key in HEAD_KEYS[head_kind] if key in head}
-    trunk_class = MODEL_ALIASES[name].masker_class.trunk_class
-    unknown = set(conf["masknet"]) - set(inspect.signature(trunk_class.__init__).parameters)
+    masker_class = MODEL_ALIASES[name].masker_class
+    unknown = set(conf["masknet"]) - masker_class.trunk_arguments() - {"in_chan"}
     if unknown:
         raise ValueError(
-            f"The masknet section has {sorted(unknown)}, which {trunk_class.__name__} (the separator of "
+            f"The masknet section has {sorted(unknown)}, which {masker_class.trunk_class.__name__} (the separator of "
             f"{name!r}) does not take: give it its own conf section {SEPARATOR_SECTIONS[separator]!r}."
         )
     return make_model(
