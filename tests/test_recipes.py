@@ -1,6 +1,5 @@
 """The demo recipe end to end at toy size, training resume, and the evaluation metrics."""
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -13,13 +12,9 @@ import pytest
 import torch
 
 from asteroid_deepmask.recipes.evaluate import utterance_metrics
+from fakes import TOY_TRAIN_ARGS
 
 ROOT = Path(__file__).resolve().parents[1]
-# A model and corpus small enough for a few seconds of training on two cores.
-TOY_TRAIN_ARGS = (
-    "--batch_size 2 --n_repeats 1 --bn_chan 16 --hid_size 16 --n_filters 32 --chunk_size 20 "
-    "--hop_size 10 --segment 1.0 --num_workers 0 --checkpoint_every_n_steps 2 --mlp_hidden 16"
-)
 
 
 def _run_demo(tmp_path, *args):

@@ -12,7 +12,7 @@ import soundfile as sf
 import torch
 
 from asteroid_deepmask.data import whamr
-from test_wsj0 import TOY_TRAIN_ARGS, fake_wsj0  # noqa: F401  (the fake WSJ0 fixture)
+from fakes import TOY_TRAIN_ARGS
 
 ROOT = Path(__file__).resolve().parents[1]
 # Writes WHAMR!'s layout from a converted WSJ0 tree: reverberant sources are the anechoic ones
@@ -63,7 +63,7 @@ def fake_whamr_sources(tmp_path_factory):
     return root
 
 
-def test_reverberant_targets_are_returned_and_anechoic_stays_an_option(fake_wsj0, fake_whamr_sources, tmp_path):  # noqa: F811
+def test_reverberant_targets_are_returned_and_anechoic_stays_an_option(fake_wsj0, fake_whamr_sources, tmp_path):
     from asteroid_deepmask.data import wsj0
 
     wav_root = wsj0.convert_wsj0_tree(fake_wsj0 / "disks", tmp_path / "wav", workers=1)
@@ -100,11 +100,11 @@ def test_wrong_whamr_sources_are_clear_errors(tmp_path):
         whamr.fetch_wham_noise(tmp_path, str(tmp_path))
 
 
-def test_whamr_recipe_runs_end_to_end_from_the_disks(fake_wsj0, fake_whamr_sources, tmp_path):  # noqa: F811
+def test_whamr_recipe_runs_end_to_end_from_the_disks(fake_wsj0, fake_whamr_sources, tmp_path):
     command = [
         "bash", str(ROOT / "egs" / "whamr" / "run.sh"), "--python", sys.executable,
         "--wsj0_root", str(fake_wsj0 / "disks"), "--whamr_scripts", str(fake_whamr_sources / "whamr_scripts.tar.gz"),
-        "--wham_noise", str(fake_whamr_sources / "wham_noise.zip"), "--workers", "2", "--train_args", TOY_TRAIN_ARGS,
+        "--wham_noise", str(fake_whamr_sources / "wham_noise.zip"), "--workers", "2", "--train_args", TOY_TRAIN_ARGS + " --max_epochs 1",
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
