@@ -68,6 +68,8 @@ def evaluate(
     check_json_dir(test_dir, "test")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     setup = (str(model_path), str(test_dir), device, {"n_src": n_src, **(data_conf or {})}, str(out_dir), n_examples)
+    # Loaded here too with workers > 1: a bad model file or corpus fails at once, in this process,
+    # with its own message, and the dataset's length is known before the pool starts.
     _load_worker(*setup)
     count = len(_WORKER["dataset"]) if max_utterances is None else min(max_utterances, len(_WORKER["dataset"]))
     chunks = [list(range(i, min(i + 8, count))) for i in range(0, count, 8)]
