@@ -27,7 +27,7 @@ n_valid=200
 n_test=200
 seed=0
 workers=""            # corpus processes (default: all cores)
-model=deepmask         # baseline | overseparation | deepmask
+model=deepmask         # baseline | overseparation | deepmask (DPRNN), or convtasnet_<head> | dptnet_<head>
 n_outputs=16           # overseparation's P
 mlp_hidden=64          # deepmask: 16 = MLP (S), 64 = MLP (L)
 mask_act=relu

@@ -29,11 +29,12 @@ conf=$here/local/conf.yml
 n_src=2
 seed=0
 workers=""             # data-preparation processes (default: all cores)
-model=deepmask         # baseline | overseparation | deepmask
+model=deepmask         # baseline | overseparation | deepmask (DPRNN), or convtasnet_<head> | dptnet_<head>
 n_outputs=16           # overseparation's P
 mlp_hidden=64          # deepmask: 16 = MLP (S), 64 = MLP (L)
 mask_act=relu          # f: relu | linear | ...
 n_repeats=""           # DPRNN blocks (conf: 6; the paper's deeper baselines: 9, 12)
+grouping=""            # overseparation: fixed (conf default) or dynamic (searched per example)
 max_epochs=""          # default: the conf's
 devices=""             # Lightning: GPUs per node, e.g. 4
 num_nodes=""           # Lightning: nodes
