@@ -258,13 +258,14 @@ def _evaluate(args: argparse.Namespace) -> None:
     final = evaluate(
         exp_dir / "best_model.pth",
         test_dir,
-        exp_dir / "eval",
+        exp_dir / ("eval_oracle_grouping" if args.oracle_grouping else "eval"),
         n_src=conf["data"]["n_src"],
         n_examples=args.n_examples,
         max_utterances=args.max_utterances,
         device=args.device,
         data_conf=conf["data"],
         workers=args.workers,
+        oracle_grouping=args.oracle_grouping,
     )
     print(json.dumps(final, indent=2))
 
@@ -469,6 +470,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--max-utterances", type=int, default=None)
     evaluate.add_argument("--workers", type=int, default=1, help="processes over the utterances (CPU: up to the core count)")
     evaluate.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    evaluate.add_argument("--oracle-grouping", action="store_true",
+                          help="overseparation models: group the P branches with the references' help (an upper bound, "
+                          "to measure what the model's own grouping loses); writes EXP_DIR/eval_oracle_grouping")
     evaluate.set_defaults(func=_evaluate)
 
     report = commands.add_parser("report", help="markdown table and spectrogram figure of an evaluated experiment")

@@ -227,3 +227,20 @@ def test_group_without_references_recovers_planted_grouping():
     assert torch.equal(same_group(found), same_group(order // 4))
     assert not torch.equal(same_group(group_without_references(branches, 2, return_labels=True)[1]),
                            same_group(order // 4))  # as waveforms, bands of one source do not correlate
+
+
+@pytest.mark.parametrize("grouping", ["fixed", "dynamic"])
+def test_oracle_grouping_of_a_model_is_the_brute_force_best_and_never_worse_than_its_own(small, grouping):
+    from asteroid_deepmask.models import OverseparationDPRNNTasNet
+    from asteroid_deepmask.recipes.evaluate import _oracle_grouped
+
+    model = OverseparationDPRNNTasNet(n_src=2, n_outputs=4, grouping=grouping, **small).eval()
+    mixture, sources = torch.randn(3, 4000), torch.randn(3, 2, 4000)
+    with torch.no_grad():
+        own, oracle, branches = model(mixture), _oracle_grouped(model, mixture, sources), model.forward_branches(mixture)
+    ref_loss, _ = brute_force(branches.double(), sources.double(), equal_size=True)
+    pit = PITLossWrapper(pairwise_neg_snr, pit_from="pw_mtx")
+    for b in range(3):
+        oracle_loss = pit(oracle[b : b + 1], sources[b : b + 1])
+        torch.testing.assert_close(oracle_loss.double(), ref_loss[b], rtol=1e-4, atol=1e-4)
+        assert oracle_loss <= pit(own[b : b + 1], sources[b : b + 1]) + 1e-5

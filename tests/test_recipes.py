@@ -229,6 +229,19 @@ def test_recipe_trains_with_dynamic_grouping_and_publishes_a_dynamic_model(corpu
     model = BaseModel.from_pretrained(str(exp / "best_model.pth"))
     assert model.grouping == "dynamic" and model.masker.n_outputs == 4
 
+    # What the model's own grouping loses: the same model grouped with the references' help.
+    oracle = [sys.executable, "-m", "asteroid_deepmask.cli", "evaluate", "--exp-dir", str(exp), "--test-dir",
+              str(corpus_24 / "tt"), "--max-utterances", "2", "--n-examples", "0", "--oracle-grouping"]  # fmt: skip
+    result = subprocess.run(oracle, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads((exp / "eval_oracle_grouping" / "final_metrics.json").read_text())["n_utterances"] == 2
+    from asteroid_deepmask.models import DeepMaskDPRNNTasNet
+    from asteroid_deepmask.recipes.evaluate import evaluate
+
+    torch.save(DeepMaskDPRNNTasNet(n_src=2, n_repeats=1, bn_chan=8, hid_size=8, n_filters=16).serialize(), tmp_path / "mlp.pth")
+    with pytest.raises(ValueError, match="Oracle grouping needs an overseparation model .* is a DeepMaskDPRNNTasNet"):
+        evaluate(tmp_path / "mlp.pth", corpus_24 / "tt", tmp_path / "eval", n_src=2, oracle_grouping=True)
+
 
 def test_model_takes_its_separators_section_of_the_conf():
     from asteroid_deepmask.recipes.train import conf_with_overrides, model_from_conf

@@ -17,7 +17,10 @@ import torch
 from tqdm import tqdm
 
 from ..data.datasets import check_json_dir, make_dataset
+from ..losses import DynamicGroupingLoss
+from ..losses.grouping import group_by_labels
 from ..models import DeepMaskBaseModel
+from ..models.base import OverseparationModel
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +59,7 @@ def evaluate(
     device: str = None,
     data_conf: dict = None,
     workers: int = 1,
+    oracle_grouping: bool = False,
 ) -> dict:
     """Separate every test mixture, write ``all_metrics.csv``, ``final_metrics.json`` and
     ``examples/ex_*/{mixture,s1,...,s1_estimate,...}.wav``; returns the means.
@@ -63,11 +67,17 @@ def evaluate(
     ``device`` defaults to the GPU when there is one; ``data_conf`` (a recipe's ``data`` section)
     names the dataset, wsj0-mix by default; ``workers`` > 1 evaluates utterances in that many
     processes of one thread each (on the CPU this beats one process with many threads).
+
+    ``oracle_grouping`` (overseparation models) groups the P branch estimates of each mixture with
+    the references' help, as :class:`~asteroid_deepmask.losses.DynamicGroupingLoss` does in
+    training, instead of as the model does at inference: an upper bound that measures what the
+    model's own grouping loses. A diagnostic, not a result a user can get.
     """
     out_dir = Path(out_dir)
     check_json_dir(test_dir, "test")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    setup = (str(model_path), str(test_dir), device, {"n_src": n_src, **(data_conf or {})}, str(out_dir), n_examples)
+    setup = (str(model_path), str(test_dir), device, {"n_src": n_src, **(data_conf or {})}, str(out_dir), n_examples,
+             oracle_grouping)
     # Loaded here too with workers > 1: a bad model file or corpus fails at once, in this process,
     # with its own message, and the dataset's length is known before the pool starts.
     _load_worker(*setup)
@@ -99,12 +109,14 @@ def evaluate(
 _WORKER = {}  # the model and dataset of this process, loaded once
 
 
-def _load_worker(model_path, test_dir, device, data_conf, out_dir, n_examples, threads=None) -> None:
+def _load_worker(model_path, test_dir, device, data_conf, out_dir, n_examples, oracle_grouping, threads=None) -> None:
     if threads:
         torch.set_num_threads(threads)
     model = DeepMaskBaseModel.from_pretrained(model_path).eval().to(device)
+    if oracle_grouping and not isinstance(model, OverseparationModel):
+        raise ValueError(f"Oracle grouping needs an overseparation model (P branches to group); {model_path} is a {type(model).__name__}.")
     data_conf = {**data_conf, "sample_rate": int(model.sample_rate)}
-    _WORKER.update(model=model, device=device, out_dir=Path(out_dir), n_examples=n_examples)
+    _WORKER.update(model=model, device=device, out_dir=Path(out_dir), n_examples=n_examples, oracle_grouping=oracle_grouping)
     _WORKER["dataset"] = make_dataset(data_conf, test_dir, segment=None)
 
 
@@ -114,7 +126,10 @@ def _evaluate_chunk(indices) -> list:
     for idx in indices:
         mixture, sources = dataset[idx]
         with torch.inference_mode():
-            estimates = model(mixture[None].to(device))[0].cpu()
+            if _WORKER["oracle_grouping"]:
+                estimates = _oracle_grouped(model, mixture[None].to(device), sources[None].to(device))[0].cpu()
+            else:
+                estimates = model(mixture[None].to(device))[0].cpu()
         metrics = utterance_metrics(mixture.numpy(), sources.numpy(), estimates.numpy())
         perm = metrics.pop("perm")
         rows.append({"utterance": Path(dataset.mix[idx][0]).name, **metrics})
@@ -122,6 +137,13 @@ def _evaluate_chunk(indices) -> list:
             example_dir = _WORKER["out_dir"] / "examples" / f"ex_{idx}"
             _write_example(example_dir, model.sample_rate, mixture, sources, estimates[perm])
     return rows
+
+
+def _oracle_grouped(model: OverseparationModel, mixture: torch.Tensor, sources: torch.Tensor) -> torch.Tensor:
+    """The model's branch estimates summed in the grouping (of the model's group sizes) that best fits the references."""
+    branches = model.forward_branches(mixture)
+    labels = DynamicGroupingLoss(model.masker.n_src, equal_size=model.equal_groups).best_labels(branches, sources)
+    return group_by_labels(branches, labels, model.masker.n_src)
 
 
 def _write_example(directory: Path, sample_rate, mixture, sources, estimates) -> None:
