@@ -207,7 +207,7 @@ def test_group_without_references_recovers_planted_grouping():
     labels = torch.tensor([[0, 1, 1, 0, 1, 1, 1, 1], [1, 1, 0, 0, 0, 1, 0, 1]])
     scales = torch.rand(2, 8, 1) + 0.5
     branches = scales * sources.gather(1, labels[..., None].expand(-1, -1, time)) + 0.01 * torch.randn(2, 8, time)
-    grouped, found = group_without_references(branches, 2, equal_size=False, return_labels=True)
+    grouped, found = group_without_references(branches, 2, equal_size=False, similarity="waveform", return_labels=True)
     assert torch.equal(same_group(found), same_group(labels))
     torch.testing.assert_close(grouped, group_by_labels(branches, found, 2))
     # envelope similarity: branches are frequency bands of amplitude-modulated noise, equal groups
@@ -223,9 +223,9 @@ def test_group_without_references_recovers_planted_grouping():
     bands = torch.stack(bands, 2).reshape(2, 8, time)  # branch 4k + j: band j of source k
     order = torch.stack([torch.randperm(8), torch.randperm(8)])
     branches = bands.gather(1, order[..., None].expand(-1, -1, time))
-    found = group_without_references(branches, 2, similarity="envelope", return_labels=True)[1]
+    found = group_without_references(branches, 2, return_labels=True)[1]  # envelope: the default
     assert torch.equal(same_group(found), same_group(order // 4))
-    assert not torch.equal(same_group(group_without_references(branches, 2, return_labels=True)[1]),
+    assert not torch.equal(same_group(group_without_references(branches, 2, similarity="waveform", return_labels=True)[1]),
                            same_group(order // 4))  # as waveforms, bands of one source do not correlate
 
 

@@ -163,8 +163,8 @@ class OverseparationModel(DeepMaskBaseModel):
     a model trained with :class:`~asteroid_deepmask.losses.grouping.DynamicGroupingLoss` on
     :meth:`forward_branches`: it has no fixed assignment, so its forward decodes the P branch
     estimates and groups them without references
-    (:func:`~asteroid_deepmask.losses.grouping.group_without_references`), in groups of equal
-    size when ``equal_groups``.
+    (:func:`~asteroid_deepmask.losses.grouping.group_without_references`, by the similarity of
+    their frame envelopes), in groups of equal size when ``equal_groups``.
     """
 
     masker_class: type = None
