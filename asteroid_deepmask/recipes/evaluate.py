@@ -114,7 +114,9 @@ def _load_worker(model_path, test_dir, device, data_conf, out_dir, n_examples, o
         torch.set_num_threads(threads)
     model = DeepMaskBaseModel.from_pretrained(model_path).eval().to(device)
     if oracle_grouping and not isinstance(model, OverseparationModel):
-        raise ValueError(f"Oracle grouping needs an overseparation model (P branches to group); {model_path} is a {type(model).__name__}.")
+        raise ValueError(
+            f"Oracle grouping needs an overseparation model (P branches to group); {model_path} is a {type(model).__name__}."
+        )
     data_conf = {**data_conf, "sample_rate": int(model.sample_rate)}
     _WORKER.update(model=model, device=device, out_dir=Path(out_dir), n_examples=n_examples, oracle_grouping=oracle_grouping)
     _WORKER["dataset"] = make_dataset(data_conf, test_dir, segment=None)
