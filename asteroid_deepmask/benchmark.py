@@ -18,6 +18,7 @@ import torch
 from asteroid.losses import PITLossWrapper, pairwise_neg_snr
 
 from .models import make_model
+from .runtime import proc_status_kb
 
 
 # Training precisions: fp32, and autocast to bf16 / fp16 as Lightning's "bf16-mixed" / "16-mixed".
@@ -114,10 +115,7 @@ def _build(name: str, kwargs: Optional[dict]):
 def _peak_rss_mb() -> float:
     """This process's peak resident memory. Not getrusage's ru_maxrss: on Linux a child's includes
     its parent's peak at the fork."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
+    return proc_status_kb("VmHWM") / 1024
 
 
 def time_inference(seconds: float, rounds: int) -> list:

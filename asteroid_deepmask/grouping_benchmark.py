@@ -25,6 +25,7 @@ from .losses.grouping import (
     gram_statistics,
     local_search,
 )
+from .runtime import M_MMAP_THRESHOLD, M_TRIM_THRESHOLD, mallopt, proc_status_kb
 
 
 def _mixit_loss(est: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -32,37 +33,29 @@ def _mixit_loss(est: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return pairwise_neg_snr(est, targets).diagonal(dim1=1, dim2=2).mean(-1)
 
 
-def _status_kb(key: str) -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    raise KeyError(key)
-
-
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc mallopt parameters
-
-
-def _malloc_mode(measure_memory: bool) -> None:
+def _malloc_mode(measure_memory: bool) -> bool:
     """glibc allocation thresholds: for memory, tensors over 128 KiB are mapped and unmapped on free,
     so freed memory leaves RSS instead of being reused unseen; for time, they are kept in the heap
-    (as glibc's dynamic threshold ends up doing), so no step pays page faults for fresh mappings."""
-    libc = ctypes.CDLL("libc.so.6")
-    libc.mallopt(M_MMAP_THRESHOLD, 128 * 1024 if measure_memory else 32 * 2**20)
-    libc.mallopt(M_TRIM_THRESHOLD, 128 * 1024 if measure_memory else 2**30)
-    if measure_memory:
-        libc.malloc_trim(0)
+    (as glibc's dynamic threshold ends up doing), so no step pays page faults for fresh mappings.
+    False where the C library is not glibc."""
+    small = 128 * 1024
+    applied = mallopt({M_MMAP_THRESHOLD: small if measure_memory else 32 * 2**20,
+                       M_TRIM_THRESHOLD: small if measure_memory else 2**30})
+    if applied and measure_memory:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    return applied
 
 
 def _prepare_memory_probe() -> bool:
     """Whether peak RSS can be measured (Linux with glibc); leaves glibc in timing mode."""
     try:
-        _malloc_mode(False)
+        if not _malloc_mode(False):
+            return False
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")
-        _status_kb("VmHWM")
+        proc_status_kb("VmHWM")
         return True
-    except (OSError, KeyError, AttributeError):
+    except (OSError, RuntimeError):
         return False
 
 
@@ -72,9 +65,9 @@ def _peak_mib(step: Callable[[], torch.Tensor]) -> float:
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")  # resets VmHWM to the current RSS
-        before = _status_kb("VmRSS")
+        before = proc_status_kb("VmRSS")
         step()
-        return (_status_kb("VmHWM") - before) / 1024
+        return (proc_status_kb("VmHWM") - before) / 1024
     finally:
         _malloc_mode(False)
 

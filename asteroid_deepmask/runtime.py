@@ -33,8 +33,8 @@ SEARCH_DIRS = (
 # Decay off: freed pages stay with the process instead of going back to the kernel.
 JEMALLOC_CONF = "dirty_decay_ms:-1,muzzy_decay_ms:-1"
 # glibc's mallopt parameters and the values measured to stop the mmap/munmap churn.
-_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
-GLIBC_SETTINGS = {_M_MMAP_THRESHOLD: 32 * 2**20, _M_TRIM_THRESHOLD: 2**31 - 1, _M_TOP_PAD: 2**30}
+M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3
+GLIBC_SETTINGS = {M_MMAP_THRESHOLD: 32 * 2**20, M_TRIM_THRESHOLD: 2**31 - 1, M_TOP_PAD: 2**30}
 
 
 def find_allocator(search_dirs: Iterable[str] = SEARCH_DIRS) -> Optional[Tuple[str, Path]]:
@@ -76,13 +76,26 @@ def preload_environment(environ: Mapping[str, str], search_dirs: Iterable[str] =
     return env
 
 
-def tune_glibc() -> bool:
-    """Apply GLIBC_SETTINGS with mallopt; False where the C library is not glibc."""
+def mallopt(settings: Mapping[int, int]) -> bool:
+    """Apply glibc ``mallopt`` settings ({parameter: value}); False where the C library is not glibc."""
     try:
         libc = ctypes.CDLL("libc.so.6")
-        return all(libc.mallopt(parameter, value) == 1 for parameter, value in GLIBC_SETTINGS.items())
+        return all(libc.mallopt(parameter, value) == 1 for parameter, value in settings.items())
     except (OSError, AttributeError):
         return False
+
+
+def tune_glibc() -> bool:
+    """Apply GLIBC_SETTINGS with mallopt; False where the C library is not glibc."""
+    return mallopt(GLIBC_SETTINGS)
+
+
+def proc_status_kb(key: str) -> int:
+    """A kB field of /proc/self/status (VmRSS, VmHWM: peak resident memory, ...)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {key} in /proc/self/status (Linux only)")
 
 
 def set_threads() -> int:
