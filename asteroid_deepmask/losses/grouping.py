@@ -123,14 +123,13 @@ def _onehot(labels: torch.Tensor, n_src: int, dtype: torch.dtype) -> torch.Tenso
     return F.one_hot(labels, n_src).to(dtype).permute(0, 2, 1, 3)
 
 
-def _quadratic(mat: torch.Tensor, ind: torch.Tensor, lin: Optional[torch.Tensor] = None) -> torch.Tensor:
+def _quadratic(mat: torch.Tensor, ind: torch.Tensor, lin: torch.Tensor) -> torch.Tensor:
     """``a_k^T M a_k + a_k^T lin_k`` for every labelling and group: (B, n, C)."""
     batch, n_out = mat.shape[:2]
     _, _, n, n_src = ind.shape
     flat = ind.reshape(ind.shape[0], n_out, n * n_src)
     ma = (mat @ flat[0] if ind.shape[0] == 1 else torch.bmm(mat, flat)).reshape(batch, n_out, n, n_src)
-    if lin is not None:
-        ma = ma + lin[:, :, None, :]
+    ma = ma + lin[:, :, None, :]
     return (ma * ind).sum(1)
 
 
@@ -148,7 +147,7 @@ class _Objective(NamedTuple):
     """Cost of a labelling, ``reduce`` of the per-group values ``a_k^T M a_k + a_k^T lin_k`` (M symmetric)."""
 
     mat: torch.Tensor  # (B, P, P)
-    lin: Optional[torch.Tensor]  # (B, P, C)
+    lin: torch.Tensor  # (B, P, C)
     n_src: int
     reduce: Callable[[torch.Tensor], torch.Tensor]  # (B, ..., C) -> (B, ...)
     affinity: Optional[torch.Tensor] = None  # (B, P, C): how well each output alone fits each group
@@ -179,10 +178,9 @@ def _digits(codes: torch.Tensor, base: int, n_digits: int) -> torch.Tensor:
 
 
 def _exact(obj: _Objective, equal_size: bool, chunk_size: int):
-    mat, n_src = obj.mat, obj.n_src
+    mat, lin, n_src = obj.mat, obj.lin, obj.n_src
     batch, n_outputs = mat.shape[:2]
     device, dtype = mat.device, mat.dtype
-    lin = obj.lin if obj.lin is not None else mat.new_zeros(batch, n_outputs, n_src)
     # Labellings are (low, high) digit pairs: the low outputs' values are computed once, and each
     # block of high labellings adds only the low-high coupling 2 a_low^T M_lh a_high, a matmul of
     # depth n_low, instead of a full P x P quadratic form per labelling: hence n_low about P/2.
@@ -274,7 +272,7 @@ def _descend(obj: _Objective, cur: torch.Tensor, cur_cost: torch.Tensor, equal_s
     n_src, mat, device = obj.n_src, obj.mat, cur.device
     if n_outputs < 2 or n_src < 2:
         return cur, cur_cost
-    lin = (obj.lin if obj.lin is not None else mat.new_zeros(batch, n_outputs, n_src))[:, None]  # (B, 1, P, C)
+    lin = obj.lin[:, None]  # (B, 1, P, C)
     diag = mat.diagonal(dim1=1, dim2=2)[:, None]  # (B, 1, P)
     sp, sq, pos, shift = _moves(n_outputs, n_src, equal_size, device)
     pair = 2 * mat[torch.arange(batch, device=device)[:, None], sp, sq][:, None]  # (B, 1, n_swap)
@@ -315,9 +313,8 @@ def _descend(obj: _Objective, cur: torch.Tensor, cur_cost: torch.Tensor, equal_s
 
 def _block_step(obj: _Objective, cur: torch.Tensor, subset: torch.Tensor, equal_size: bool):
     """Best relabelling of the outputs in ``subset`` (all C^k of them), the others fixed: labels (B, S, P), costs."""
-    batch, n_starts, n_outputs = cur.shape
-    n_src, mat, dtype = obj.n_src, obj.mat, obj.mat.dtype
-    lin = obj.lin if obj.lin is not None else mat.new_zeros(batch, n_outputs, n_src)
+    n_outputs = cur.shape[-1]
+    n_src, mat, lin, dtype = obj.n_src, obj.mat, obj.lin, obj.mat.dtype
     rest = torch.ones(n_outputs, dtype=torch.bool, device=cur.device)
     rest[subset] = False
     rest = rest.nonzero()[:, 0]
@@ -344,8 +341,8 @@ def _local(
     batch, n_outputs = obj.mat.shape[:2]
     n_src, device = obj.n_src, obj.mat.device
     base = contiguous_labels(n_outputs, n_src, device)
-    perms = list(itertools.permutations(range(n_src))) if math.factorial(n_src) <= 24 else [tuple(range(n_src))]
-    starts = [torch.tensor(perm, device=device)[base].expand(batch, 1, -1) for perm in perms]
+    relabelled = _relabelled_contiguous(n_outputs, n_src, device) if math.factorial(n_src) <= 24 else base[None]
+    starts = [relabelled.expand(batch, -1, -1)]
     if obj.affinity is not None:
         starts.append(_greedy_labels(obj.affinity, equal_size)[:, None])
     if n_restarts:
@@ -394,10 +391,14 @@ def local_search(
     return _local(_snr_objective(stats), equal_size, n_restarts, max_iter, generator, block_size, patience)
 
 
+def _relabelled_contiguous(n_outputs: int, n_src: int, device=None) -> torch.Tensor:
+    """The contiguous grouping under each of the C! relabellings of its groups (what PIT chooses among): (C!, P)."""
+    perms = torch.tensor(list(itertools.permutations(range(n_src))), device=device)
+    return perms[:, contiguous_labels(n_outputs, n_src, device)]
+
+
 def _fixed(obj: _Objective):
-    n_outputs, n_src, device = obj.mat.shape[1], obj.n_src, obj.mat.device
-    base = contiguous_labels(n_outputs, n_src, device)
-    chunk = torch.stack([torch.tensor(perm, device=device)[base] for perm in itertools.permutations(range(n_src))])
+    chunk = _relabelled_contiguous(obj.mat.shape[1], obj.n_src, obj.mat.device)
     value, idx = obj(chunk).min(1)
     return value, chunk[idx]
 
@@ -472,6 +473,12 @@ class DynamicGroupingLoss(nn.Module):
             )
         return labels
 
+    def best_grouping(self, branch_estimates: torch.Tensor, targets: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """The branches summed in the chosen grouping, ``(B, C, T)`` in the targets' order
+        (differentiable), and its labels ``(B, P)``."""
+        labels = self.best_labels(branch_estimates, targets)
+        return group_by_labels(branch_estimates, labels, self.n_src), labels
+
     def forward(self, branch_estimates: torch.Tensor, targets: torch.Tensor, return_labels: bool = False):
         """Loss of ``(B, P, T)`` branch estimates against ``(B, C, T)`` targets; also the ``(B, P)`` labels if asked."""
         if targets.shape[1] != self.n_src or targets.shape[0] != branch_estimates.shape[0]:
@@ -479,8 +486,7 @@ class DynamicGroupingLoss(nn.Module):
                 f"Expected targets (batch, {self.n_src}, time) for branch estimates {tuple(branch_estimates.shape)}, "
                 f"got {tuple(targets.shape)}."
             )
-        labels = self.best_labels(branch_estimates, targets)
-        grouped = group_by_labels(branch_estimates, labels, self.n_src)
+        grouped, labels = self.best_grouping(branch_estimates, targets)
         loss = pairwise_neg_snr(grouped, targets).diagonal(dim1=1, dim2=2).mean()
         return (loss, labels) if return_labels else loss
 
@@ -540,7 +546,7 @@ def group_without_references(
         off = ~torch.eye(n_outputs, dtype=torch.bool, device=sim.device)
         centred = (sim - sim[:, off].mean(-1)[:, None, None]) * off
         # Minimise minus the within-group similarity: between-group is the (constant) total minus it.
-        obj = _Objective(centred, None, n_src, lambda quad: -quad.sum(-1))
+        obj = _Objective(centred, centred.new_zeros(*centred.shape[:2], n_src), n_src, lambda quad: -quad.sum(-1))
         _, labels = _search(obj, equal_size, search, exact_limit, 1 << 16, 4, torch.Generator().manual_seed(0))
     grouped = group_by_labels(branch_estimates, labels, n_src)
     return (grouped, labels) if return_labels else grouped

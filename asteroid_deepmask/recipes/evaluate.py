@@ -18,7 +18,6 @@ from tqdm import tqdm
 
 from ..data.datasets import check_json_dir, make_dataset
 from ..losses import DynamicGroupingLoss
-from ..losses.grouping import group_by_labels
 from ..models import DeepMaskBaseModel
 from ..models.base import OverseparationModel
 
@@ -143,9 +142,8 @@ def _evaluate_chunk(indices) -> list:
 
 def _oracle_grouped(model: OverseparationModel, mixture: torch.Tensor, sources: torch.Tensor) -> torch.Tensor:
     """The model's branch estimates summed in the grouping (of the model's group sizes) that best fits the references."""
-    branches = model.forward_branches(mixture)
-    labels = DynamicGroupingLoss(model.masker.n_src, equal_size=model.equal_groups).best_labels(branches, sources)
-    return group_by_labels(branches, labels, model.masker.n_src)
+    search = DynamicGroupingLoss(model.masker.n_src, equal_size=model.equal_groups)
+    return search.best_grouping(model.forward_branches(mixture), sources)[0]
 
 
 def _write_example(directory: Path, sample_rate, mixture, sources, estimates) -> None:
