@@ -71,7 +71,7 @@ def conf_with_overrides(conf_path, args=()) -> dict:
         conf.pop(other, None)
     conf["masknet"] = masknet
     parser = prepare_parser_from_dict(conf, argparse.ArgumentParser(prog="asteroid-deepmask train"))
-    conf, _ = parse_args_as_dict(parser, return_plain_args=True, args=list(args))
+    conf, _ = parse_args_as_dict(parser, return_plain_args=True, args=args)
     conf.pop("main_args", None)
     return conf
 
