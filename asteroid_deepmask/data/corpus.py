@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
-import soundfile as sf
 from tqdm import tqdm
 
+from .wavio import write_wav_atomic
 from .mixing import draw_gains_db, mix_sources
 from .tts import Voice, require_tts_tools, sentences, synthesize, voice_bank
 
@@ -79,19 +79,13 @@ def _fingerprint(plan: Sequence[MixtureSpec]) -> str:
     return digest.hexdigest()
 
 
-def _write_atomic(path: Path, wav: np.ndarray) -> None:
-    tmp = path.with_name(path.name + ".part")
-    sf.write(tmp, wav, SAMPLE_RATE, subtype="PCM_16", format="WAV")
-    os.replace(tmp, path)
-
-
 def _make_mixture(job: Tuple[Path, MixtureSpec]) -> str:
     directory, spec = job
     raw = [synthesize(voice, text, SAMPLE_RATE) for voice, text in zip(spec.voices, spec.texts)]
     mixture, sources = mix_sources(raw, spec.gains_db, SAMPLE_RATE)
     for k, source in enumerate(sources, start=1):
-        _write_atomic(directory / f"s{k}" / spec.name, source)
-    _write_atomic(directory / "mix" / spec.name, mixture)  # last: a mixture file means "done"
+        write_wav_atomic(directory / f"s{k}" / spec.name, source, SAMPLE_RATE)
+    write_wav_atomic(directory / "mix" / spec.name, mixture, SAMPLE_RATE)  # last: a mixture file means "done"
     return spec.name
 
 

@@ -38,10 +38,18 @@ def mix_sources(
         s[:length] / active_level(s[:length], sample_rate) * 10 ** ((ACTIVE_LEVEL_DB + g) / 20)
         for s, g in zip(sources, gains_db)
     ]
-    peak = max(np.abs(np.sum(leveled, axis=0)).max(), *(np.abs(s).max() for s in leveled))
-    scale = PEAK_AFTER_RESCALE / peak if peak >= 1.0 else 1.0
-    quantised = [np.round(s * scale * 32768) / 32768 for s in leveled]
+    _, leveled = rescale_if_clipping(np.sum(leveled, axis=0), np.stack(leveled))
+    quantised = [np.round(s * 32768) / 32768 for s in leveled]
     return np.sum(quantised, axis=0), quantised
+
+
+def rescale_if_clipping(mixture: np.ndarray, sources: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Scale mixture and sources together to a 0.9 peak if any of them reaches full scale (as wsj0-mix)."""
+    peak = max(float(np.abs(mixture).max()), float(np.abs(sources).max()))
+    if peak < 1.0:
+        return mixture, sources
+    scale = PEAK_AFTER_RESCALE / peak
+    return mixture * scale, sources * scale
 
 
 def draw_gains_db(rng: np.random.Generator, n_src: int, max_relative_db: float = 5.0) -> List[float]:

@@ -26,6 +26,7 @@ from scipy.signal import resample_poly
 from tqdm import tqdm
 
 from .p56 import active_level
+from .wavio import write_wav_atomic
 
 log = logging.getLogger(__name__)
 
@@ -256,8 +257,8 @@ def _mix_one(job) -> None:
         rates.add(rate)
     mixture, scaled = mix_wsj0(sources, rates.pop(), [float(gain) for _, gain in pairs])
     for k, source in enumerate(scaled, start=1):
-        _write_atomic(split_dir / f"s{k}" / name, source)
-    _write_atomic(split_dir / "mix" / name, mixture)
+        write_wav_atomic(split_dir / f"s{k}" / name, source, SAMPLE_RATE)
+    write_wav_atomic(split_dir / "mix" / name, mixture, SAMPLE_RATE)
 
 
 def resolve_list_path(wav_root, list_path: str) -> Path:
@@ -291,13 +292,6 @@ def create_wsj0mix(wav_root, lists, out_dir, n_src: int, workers: int = None) ->
         _parallel(_mix_one, [(wav_root, split_dir, pairs) for pairs in mixtures], workers, f"{n_src}speakers/{split}")
         (split_dir / DONE).write_text(json.dumps({"mixtures": len(mixtures), "list": str(lists[split])}))
     return root
-
-
-def _write_atomic(path: Path, data: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.stem + ".part.wav")
-    sf.write(str(partial), data, SAMPLE_RATE, subtype="PCM_16")
-    os.replace(partial, path)
 
 
 def _parallel(function, jobs, workers, description) -> None:
