@@ -165,6 +165,25 @@ def _corpus(args: argparse.Namespace) -> None:
         print(directory)
 
 
+def _voices(args: argparse.Namespace) -> None:
+    from .data.voices import build_voices_corpus, format_table
+
+    summary = build_voices_corpus(args.out_dir, debs_dir=args.debs_dir, seed=args.seed, sample_rate=args.sample_rate,
+                                  packages=args.packages)
+    if summary.get("up_to_date"):
+        print(f"{args.out_dir} is already complete with these settings (voices.json): nothing done.\n")
+    print(format_table(summary["table"]))
+
+
+def _speaker_mixtures(args: argparse.Namespace) -> None:
+    from .data import write_wsj0mix_metadata
+    from .data.speakers import write_speaker_mixtures
+
+    out = write_speaker_mixtures(args.speakers, args.out_dir, args.n_src, args.n_mixtures, seed=args.seed,
+                                 sample_rate=args.sample_rate, seconds=args.seconds)
+    print(write_wsj0mix_metadata(out, args.json_dir, args.n_src) if args.json_dir else out)
+
+
 def _wsj0_convert(args: argparse.Namespace) -> None:
     from .data import wsj0
 
@@ -376,6 +395,30 @@ def build_parser() -> argparse.ArgumentParser:
     corpus.add_argument("--seed", type=int, default=0)
     corpus.add_argument("--workers", type=int, default=None, help="parallel processes (default: all cores)")
     corpus.set_defaults(func=_corpus)
+
+    voices = commands.add_parser(
+        "voices", help="build the recorded-human-speech corpus from allow-listed Debian packages (NOTES.md 5a)"
+    )
+    voices.add_argument("--out-dir", required=True, help="corpus root: speakers/{tr,cv,tt}/<speaker>/*.wav, manifest.csv, ...")
+    voices.add_argument("--debs-dir", default=None, help="a folder of ready .deb files (default: apt-get download into OUT_DIR/debs)")
+    voices.add_argument("--seed", type=int, default=0, help="seed of the speaker-group split")
+    voices.add_argument("--sample-rate", type=int, default=8000)
+    voices.add_argument("--packages", nargs="+", default=None, help="a subset of the allow-list (default: all of it)")
+    voices.set_defaults(func=_voices)
+
+    mixtures = commands.add_parser(
+        "speaker-mixtures", help="a fixed validation/test set (wsj0-mix layout) from a folder of speaker folders"
+    )
+    mixtures.add_argument("--speakers", required=True, help="ROOT/<speaker>/<clips>, any format soundfile reads")
+    mixtures.add_argument("--out-dir", required=True, help="where mix/, s1/, s2/ ... go")
+    mixtures.add_argument("--json-dir", default=None, help="also write the json metadata of Asteroid's Wsj0mixDataset here")
+    mixtures.add_argument("--n-src", type=int, default=2)
+    mixtures.add_argument("--n-mixtures", type=int, default=300)
+    mixtures.add_argument("--seed", type=int, default=0)
+    mixtures.add_argument("--sample-rate", type=int, default=8000)
+    mixtures.add_argument("--seconds", type=float, nargs=2, default=(3.0, 6.0), metavar=("MIN", "MAX"),
+                          help="mixture lengths, uniform in [MIN, MAX] seconds")
+    mixtures.set_defaults(func=_speaker_mixtures)
 
     convert = commands.add_parser("wsj0-convert", help="WSJ0's SPHERE files to a wav tree (wsj0/si_tr_s/...)")
     convert.add_argument("--wsj0-root", required=True, help="the WSJ0 (LDC93S6A) disks, or an already-converted wav tree")

@@ -25,7 +25,7 @@ from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 from torch.utils.data import DataLoader
 
-from ..data.datasets import check_json_dir, make_dataset
+from ..data.datasets import check_json_dir, make_dataset, make_training_dataset
 from ..losses import DynamicGroupingLoss
 from ..models import MODEL_ALIASES, make_model
 
@@ -130,6 +130,8 @@ def corpus_settings(conf: dict) -> dict:
     """The generator settings of the training corpus, from its splits' ``corpus.json``, when found."""
     settings = {}
     for key in ("train_dir", "valid_dir", "test_dir"):
+        if not conf["data"].get(key):
+            continue
         mix_json = Path(conf["data"][key]) / "mix.json"
         if not mix_json.is_file():
             continue
@@ -172,29 +174,61 @@ def check_cpu_precision(precision: str) -> None:
         ) from None
 
 
+def resolve_precision(precision="auto", accelerator="auto") -> str:
+    """Lightning's precision for the conf's ``training.precision``; ``"auto"`` picks one for this machine.
+
+    ``"auto"``: ``bf16-mixed`` on a CUDA GPU with native bf16 (compute capability 8, Ampere, or
+    newer) or, on CPU, where :func:`check_cpu_precision` finds that the LSTMs run in bf16;
+    ``32-true`` otherwise (older GPUs, other accelerators). ``accelerator`` is the conf's
+    (``auto``, ``gpu``/``cuda``, ``cpu``, ...): ``auto`` means the GPU when there is one, as
+    Lightning chooses. Any other precision is returned unchanged.
+    """
+    if str(precision) != "auto":
+        return precision
+    accelerator = str(accelerator or "auto")
+    if accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available():
+        # Capability, not torch.cuda.is_bf16_supported(), which also says yes to emulated (slow) bf16.
+        return "bf16-mixed" if torch.cuda.get_device_capability()[0] >= 8 else "32-true"
+    if accelerator in ("auto", "cpu"):
+        try:
+            check_cpu_precision("bf16-mixed")
+        except ValueError:
+            return "32-true"
+        return "bf16-mixed"
+    return "32-true"
+
+
 def train(conf: dict, exp_dir) -> Path:
     """Train (or resume) the model of ``conf`` in ``exp_dir``; returns the path of ``best_model.pth``."""
     exp_dir = Path(exp_dir)
     exp_dir.mkdir(parents=True, exist_ok=True)
     data, training = conf["data"], conf["training"]
-    check_json_dir(data["train_dir"], "training")
     check_json_dir(data["valid_dir"], "validation")
+    if str(training.get("precision")) == "auto":  # resolved here, and conf.yml records what was used
+        training["precision"] = resolve_precision("auto", training.get("accelerator", "auto"))
+        log.info("precision auto: %s", training["precision"])
     (exp_dir / "conf.yml").write_text(yaml.safe_dump(conf))
     # Recorded now, from the data actually read, for the model card written later.
-    (exp_dir / "corpus.json").write_text(json.dumps(corpus_settings(conf), indent=2))
     pl.seed_everything(training["seed"], workers=True)
+    train_set, train_sampler = make_training_dataset(conf)
+    settings = corpus_settings(conf)
+    if train_sampler is not None:  # mixed on the fly: the speakers it draws from
+        bank = train_set.bank
+        settings["train_speakers"] = {"root": str(bank.root.resolve()), "speakers": len(bank), "minutes": round(bank.total_seconds / 60, 1),
+                                      "skipped_files": len(bank.skipped), "examples_per_epoch": len(train_set), "augment": train_set.augment.describe()}
+    (exp_dir / "corpus.json").write_text(json.dumps(settings, indent=2))
 
-    def loader(json_dir, shuffle):
-        dataset = make_dataset(data, json_dir, data["segment"])
+    def loader(dataset, where, shuffle, sampler=None):
         if len(dataset) < training["batch_size"]:
             raise ValueError(
-                f"{json_dir} has {len(dataset)} utterances of at least {data['segment']} s, fewer than "
+                f"{where} has {len(dataset)} utterances of at least {data['segment']} s, fewer than "
                 f"one batch of {training['batch_size']}: lower data.segment or make the corpus larger."
             )
         return DataLoader(
             dataset,
             batch_size=training["batch_size"],
-            shuffle=shuffle,
+            shuffle=shuffle and sampler is None,
+            sampler=sampler,
             drop_last=True,
             num_workers=training["num_workers"],
             persistent_workers=training["num_workers"] > 0,
@@ -213,8 +247,8 @@ def train(conf: dict, exp_dir) -> Path:
         loss_func=PITLossWrapper(pairwise_neg_snr, pit_from="pw_mtx"),
         branch_loss=DynamicGroupingLoss(model.masker.n_src, equal_size=model.equal_groups)
         if getattr(model, "grouping", "fixed") == "dynamic" else None,
-        train_loader=loader(data["train_dir"], shuffle=True),
-        val_loader=loader(data["valid_dir"], shuffle=False),
+        train_loader=loader(train_set, data.get("train_speakers") or data["train_dir"], shuffle=True, sampler=train_sampler),
+        val_loader=loader(make_dataset(data, data["valid_dir"], data["segment"]), data["valid_dir"], shuffle=False),
         scheduler=scheduler,
         config=conf,
         compile_training=bool(training.get("compile", False)),
