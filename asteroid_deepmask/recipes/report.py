@@ -9,7 +9,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 
-from ..complexity import count_complexity  # noqa: E402
+from ..complexity import count_complexity
+from .breakdown import format_package_table, learning_curve, per_package_metrics, plot_learning_curve  # noqa: E402
 from ..models import DeepMaskBaseModel  # noqa: E402
 
 
@@ -76,6 +77,13 @@ def write_report(exp_dir) -> Path:
     if examples:
         plot_example(examples[0], exp_dir / "spectrograms.png")
         lines += ["", f"![Spectrograms of {examples[0].name}](spectrograms.png)"]
+    packages = per_package_metrics(exp_dir) if (exp_dir / "conf.yml").is_file() else None
+    if packages is not None:
+        lines += ["", "## Per package (a mixture counts under each package of its speakers)", "", format_package_table(packages)]
+    curve = learning_curve(exp_dir)
+    if curve is not None and len(curve):
+        plot_learning_curve(curve, exp_dir / "learning_curve.png")
+        lines += ["", "## Learning curve", "", "![Learning curve](learning_curve.png)"]
     report = exp_dir / "report.md"
     report.write_text("\n".join(lines) + "\n")
     return report
