@@ -53,6 +53,13 @@ def _benchmark(args: argparse.Namespace) -> None:
                                       log=lambda line: print(line, file=sys.stderr, flush=True))
         print(json.dumps(rows, indent=2, default=str) if args.json else format_grouping_table(rows))
         return
+    if args.loader:
+        from .loader_benchmark import format_loader_result, run_loader_benchmark
+
+        result = run_loader_benchmark(args.loader, batch_size=args.batch_size, segment=args.seconds, n_batches=args.steps,
+                                      precisions=args.precision or ("32", "bf16"), device=args.device)
+        print(json.dumps(result, indent=2) if args.json else format_loader_result(result))
+        return
     if args.inference:
         from .benchmark import run_inference_benchmark
 
@@ -378,6 +385,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="instead: one loss step of dynamic grouping (exact and local search) against fixed grouping "
                        "and Asteroid's MixITLossWrapper, P = 4, 8, 16 and C = 2, 3, and local search's gap to exact")
     bench.add_argument("--threads", type=int, default=None, help="with --grouping: torch threads (default: torch's)")
+    bench.add_argument("--loader", metavar="SPEAKERS_DIR",
+                       help="instead: batches/s of the voices recipe's dynamic-mixing loader (its augment section, 1 worker) "
+                       "on SPEAKERS_DIR against training steps/s of the demo-size model, and RSS; --batch-size, --seconds "
+                       "and --steps (batches) as given (the recipe: --batch-size 8 --seconds 2)")
     bench.set_defaults(func=_benchmark)
 
     tools = commands.add_parser("tts-tools", help="check (and install) the TTS engines of the demo corpus")

@@ -152,17 +152,29 @@ class SpeakerBank:
         return Speaker(folder.name, np.load(audio_path, mmap_mode="r"), offsets)
 
     def draw_segment(self, speaker: Speaker, n_samples: int, rng: np.random.Generator) -> np.ndarray:
-        """A random ``n_samples`` of ``speaker``: a crop of one clip, or clips joined with pauses."""
-        first = int(rng.integers(len(speaker.offsets) - 1))
-        pieces, total = [speaker.clip(first)], len(speaker.clip(first))
+        """A random ``n_samples`` of ``speaker``: a crop of one clip, or clips joined with pauses.
+
+        Only the samples of the segment are read and converted, however long the clips (a draw
+        from an hour-long recording costs as little as from a short one)."""
+        offsets = speaker.offsets
+        lengths = np.diff(offsets)
+        first = int(rng.integers(len(lengths)))
+        pieces, total = [(first, int(lengths[first]))], int(lengths[first])  # (clip, length); clip None: a pause
         while total < n_samples:
-            pause = np.zeros(int(rng.uniform(*PAUSE_S) * self.sample_rate), dtype=np.float32)
-            clip = speaker.clip(int(rng.integers(len(speaker.offsets) - 1)))
-            pieces += [pause, clip]
-            total += len(pause) + len(clip)
-        joined = np.concatenate(pieces) if len(pieces) > 1 else pieces[0]
-        start = int(rng.integers(len(joined) - n_samples + 1))
-        return joined[start : start + n_samples]
+            pause = int(rng.uniform(*PAUSE_S) * self.sample_rate)
+            k = int(rng.integers(len(lengths)))
+            pieces += [(None, pause), (k, int(lengths[k]))]
+            total += pause + int(lengths[k])
+        start = int(rng.integers(total - n_samples + 1))
+        out = np.zeros(n_samples, dtype=np.float32)
+        position = 0
+        for k, length in pieces:
+            lo, hi = max(start, position), min(start + n_samples, position + length)
+            if k is not None and lo < hi:
+                begin = int(offsets[k]) + lo - position
+                out[lo - start : hi - start] = speaker.audio[begin : begin + hi - lo].astype(np.float32) / 32768.0
+            position += length
+        return out
 
 
 class DynamicMixDataset(Dataset):
