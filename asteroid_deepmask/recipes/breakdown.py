@@ -26,9 +26,9 @@ def speaker_packages(mixture_dir: Path) -> dict:
     marker = mixture_dir / "corpus.json"
     if not marker.is_file():
         return {}
-    speakers_dir = Path(json.loads(marker.read_text())["settings"]["speakers_dir"])
-    manifest = speakers_dir.parent.parent / "manifest.csv"
-    if not manifest.is_file():
+    speakers_dir = json.loads(marker.read_text()).get("settings", {}).get("speakers_dir")  # absent: not a speaker-folder set
+    manifest = Path(speakers_dir).parent.parent / "manifest.csv" if speakers_dir else None
+    if manifest is None or not manifest.is_file():
         return {}
     table = pd.read_csv(manifest, usecols=["speaker", "package"]).drop_duplicates("speaker")
     return dict(zip(table["speaker"], table["package"]))
@@ -45,6 +45,8 @@ def per_package_metrics(exp_dir) -> Optional[pd.DataFrame]:
     metrics = pd.read_csv(exp_dir / "eval" / "all_metrics.csv").merge(mixtures, left_on="utterance", right_on="name")
     packages = speaker_packages(mixture_dir)
     columns = [c for c in mixtures.columns if c.endswith("_speaker")]
+    if not columns:  # e.g. the TTS demo corpus, whose mixtures.csv names voices
+        return None
     rows = []
     for _, row in metrics.iterrows():
         for package in sorted({packages.get(row[c], row[c]) for c in columns}):
