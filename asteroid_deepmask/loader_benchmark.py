@@ -30,12 +30,9 @@ AUTOCAST = {"32": None, "bf16": torch.bfloat16}
 def _pid_rss_kb(pid: int) -> Optional[int]:
     """VmRSS of process ``pid`` in kB (None where /proc does not say)."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return None
+        return proc_status_kb("VmRSS", pid)
+    except (OSError, RuntimeError):
+        return None
 
 
 def _worker_rss_kb(iterator) -> list:

@@ -90,12 +90,12 @@ def tune_glibc() -> bool:
     return mallopt(GLIBC_SETTINGS)
 
 
-def proc_status_kb(key: str) -> int:
-    """A kB field of /proc/self/status (VmRSS, VmHWM: peak resident memory, ...)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
+def proc_status_kb(key: str, pid="self") -> int:
+    """A kB field of /proc/PID/status (VmRSS, VmHWM: peak resident memory, ...) of this process or ``pid``."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(key + ":"):
             return int(line.split()[1])
-    raise RuntimeError(f"no {key} in /proc/self/status (Linux only)")
+    raise RuntimeError(f"no {key} in /proc/{pid}/status (Linux only)")
 
 
 def set_threads() -> int:
