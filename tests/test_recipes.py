@@ -156,8 +156,11 @@ def test_training_killed_mid_epoch_resumes_from_its_last_checkpoint(corpus_24, t
         time.sleep(0.2)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    killed_at = torch.load(last, weights_only=True)["global_step"]
+    killed = torch.load(last, weights_only=True)
+    killed_at = killed["global_step"]
     assert 0 < killed_at < 12, "the run was not killed mid-epoch"
+    (timer_state,) = [state for key, state in killed["callbacks"].items() if key.startswith("Timer")]
+    trained_before_kill = timer_state["time_elapsed"]["train"]
     resumed = subprocess.run(train, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "Resuming from" in resumed.stderr
@@ -165,7 +168,10 @@ def test_training_killed_mid_epoch_resumes_from_its_last_checkpoint(corpus_24, t
     assert torch.load(last, weights_only=True)["global_step"] == 24
     logged = pd.concat(pd.read_csv(f) for f in (exp / "logs").rglob("metrics.csv"))
     assert sorted(logged.dropna(subset=["val_loss"])["epoch"].unique()) == [0, 1]
-    assert (exp / "best_model.pth").is_file()
+    # The model card's training time counts both runs, not just the resumed one.
+    infos = torch.load(exp / "best_model.pth", weights_only=True)["infos"]["training"]
+    assert infos["resumed"] and infos["last_step"] == 24
+    assert infos["train_time_s"] > trained_before_kill > 0
 
 
 def test_ddp_training_on_two_cpu_processes_saves_a_checkpoint(corpus_24, tmp_path):

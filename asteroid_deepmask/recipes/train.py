@@ -20,7 +20,7 @@ import yaml
 from asteroid.engine import System
 from asteroid.engine.optimizers import make_optimizer
 from asteroid.losses import PITLossWrapper, pairwise_neg_snr
-from pytorch_lightning.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
+from pytorch_lightning.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint, Timer
 from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 from torch.utils.data import DataLoader
@@ -257,7 +257,10 @@ def train(conf: dict, exp_dir) -> Path:
     best = ModelCheckpoint(dirpath=ckpt_dir, monitor="val_loss", mode="min", save_top_k=training["save_top_k"], filename="{epoch}-{val_loss:.3f}")
     # A separate, step-based "last" checkpoint, so that a run killed mid-epoch loses little.
     last = ModelCheckpoint(dirpath=ckpt_dir, save_top_k=0, save_last=True, every_n_train_steps=training["checkpoint_every_n_steps"])
-    callbacks = [best, last, LearningRateMonitor(logging_interval="epoch")]
+    # Lightning's Timer keeps its elapsed time in the checkpoint, so the budget spent is counted
+    # across resumes (max_time, when set, is enforced by a Timer of this kind that Lightning adds).
+    timer = None if training.get("max_time") else Timer()
+    callbacks = [best, last, LearningRateMonitor(logging_interval="epoch"), *([timer] if timer else [])]
     if training["early_stop_patience"]:
         callbacks.append(EarlyStopping(monitor="val_loss", mode="min", patience=training["early_stop_patience"]))
     trainer = pl.Trainer(
@@ -292,7 +295,9 @@ def train(conf: dict, exp_dir) -> Path:
         "cpu": platform.processor() or platform.machine(),
         "gpu": torch.cuda.get_device_name(0) if trainer.accelerator.__class__.__name__ == "CUDAAccelerator" else None,
         "precision": str(trainer.precision),
-        "wall_time_s": round(time.time() - started, 1),
+        "wall_time_s": round(time.time() - started, 1),  # this invocation
+        "train_time_s": round(next(c for c in trainer.callbacks if isinstance(c, Timer)).time_elapsed("train"), 1),  # all of them
+        "last_step": trainer.global_step,  # the best checkpoint's own step is global_step
         "resumed": resumed,
     }
     return publish_best(best.best_model_path or str(resume), conf, exp_dir, hardware)
