@@ -22,7 +22,8 @@ class DPRNNTrunk(nn.Module):
         bn_chan (int): Bottleneck channels.
         hid_size (int): Hidden units of every LSTM.
         chunk_size (int): Chunk size of the dual-path segmentation.
-        hop_size (int, optional): Hop between chunks. Defaults to ``chunk_size // 2``.
+        hop_size (int, optional): Hop between chunks. Defaults to ``chunk_size // 2`` (as in
+            Asteroid; 50 for the paper's chunks of 100).
         n_repeats (int): Number of DPRNN blocks.
         norm_type (str): ``"gLN"`` or ``"cLN"``.
         bidirectional (bool): Bidirectional inter-chunk RNN (the intra-chunk RNN always is).
@@ -38,7 +39,7 @@ class DPRNNTrunk(nn.Module):
         bn_chan: int = 64,
         hid_size: int = 128,
         chunk_size: int = 100,
-        hop_size: Optional[int] = 50,
+        hop_size: Optional[int] = None,
         n_repeats: int = 6,
         norm_type: str = "gLN",
         bidirectional: bool = True,

@@ -1,4 +1,5 @@
 """What both TasNets share: encoder/decoder construction, safe serialisation and loading."""
+import inspect
 import os
 import pickle
 from pathlib import Path
@@ -80,7 +81,36 @@ class DeepMaskBaseModel(BaseEncoderMaskerDecoder):
     Keyword arguments named like the masker's trunk's (e.g.
     :class:`~asteroid_deepmask.masknn.DPRNNTrunk`'s) go to the masker; the others go to
     ``asteroid_filterbanks.make_enc_dec``, as in Asteroid's TasNets.
+
+    Every argument of the Asteroid model named by ``asteroid_model`` is accepted with the same
+    meaning, and with the same default except those listed in ``paper_defaults`` (the paper's
+    configuration). ``class_defaults`` are this model's defaults for arguments that pass through
+    ``**kwargs``, and its ``mask_act``.
     """
+
+    asteroid_model: str = None  # the Asteroid model whose arguments this one takes
+    paper_defaults: tuple = ()  # arguments whose default is the paper's, not Asteroid's
+    class_defaults: dict = {"mask_act": "relu"}
+
+    @classmethod
+    def default_arguments(cls) -> dict:
+        """``{argument: default}`` for every keyword argument of the constructor: its own, the
+        trunk's and the filterbank's (``None`` for ``hop_size`` means ``chunk_size // 2``)."""
+        args = {}
+        for klass in reversed(cls.__mro__):
+            if issubclass(klass, DeepMaskBaseModel) and "__init__" in vars(klass):
+                args.update({name: p.default for name, p in inspect.signature(klass.__init__).parameters.items()
+                             if p.default is not inspect.Parameter.empty})  # fmt: skip
+        trunk = inspect.signature(cls.masker_class.trunk_class.__init__).parameters
+        args.update({name: p.default for name, p in trunk.items() if name not in ("self", "in_chan")})
+        return {**args, **cls.class_defaults}
+
+    @classmethod
+    def _apply_class_defaults(cls, mask_act: Optional[str], kwargs: dict) -> str:
+        for key, value in cls.class_defaults.items():
+            if key != "mask_act":
+                kwargs.setdefault(key, value)
+        return cls.class_defaults["mask_act"] if mask_act is None else mask_act
 
     def __init__(
         self,
@@ -145,6 +175,10 @@ class DeepMaskBaseModel(BaseEncoderMaskerDecoder):
                 "or Asteroid's models (or one of a package you have imported)."
             ) from None
         try:
+            if conf["model_name"] == cls.asteroid_model and hasattr(cls, "from_asteroid"):
+                # An Asteroid model's file (or Hugging Face id): the same network in this class.
+                asteroid_class = asteroid.models.get(cls.asteroid_model)
+                return cls.from_asteroid(asteroid_class.from_pretrained(conf, *args, **kwargs))
             return super().from_pretrained(conf, *args, **kwargs)
         except RuntimeError as err:  # load_state_dict: the weights do not fit the architecture
             raise ValueError(
@@ -168,13 +202,12 @@ class OverseparationModel(DeepMaskBaseModel):
     """
 
     masker_class: type = None
-    default_n_filters = 64
 
     def __init__(
         self,
         n_src: int,
         n_outputs: Optional[int] = None,
-        mask_act: str = "relu",
+        mask_act: Optional[str] = None,
         gated_head: bool = False,
         out_chan: Optional[int] = None,
         grouping: str = "fixed",
@@ -183,7 +216,7 @@ class OverseparationModel(DeepMaskBaseModel):
     ):
         if grouping not in GROUPINGS:
             raise ValueError(f"grouping must be one of {GROUPINGS}, got {grouping!r}.")
-        kwargs.setdefault("n_filters", self.default_n_filters)
+        mask_act = self._apply_class_defaults(mask_act, kwargs)
         masker_kwargs = dict(n_outputs=n_outputs, mask_act=mask_act, gated_head=gated_head, out_chan=out_chan)
         super().__init__(self.masker_class, n_src, masker_kwargs, **kwargs)
         self.grouping, self.equal_groups = grouping, equal_groups
@@ -200,12 +233,21 @@ class OverseparationModel(DeepMaskBaseModel):
     def get_model_args(self) -> dict:
         return {**super().get_model_args(), "grouping": self.grouping, "equal_groups": self.equal_groups}
 
+    @classmethod
+    def _convertible_args(cls, asteroid_model) -> dict:
+        """The arguments of an Asteroid model that this class (P = C) computes exactly."""
+        if type(asteroid_model).__name__ != cls.asteroid_model:
+            raise TypeError(f"{cls.__name__}.from_asteroid takes an Asteroid {cls.asteroid_model}, got {type(asteroid_model).__name__}.")
+        args = dict(asteroid_model.get_model_args())
+        if args.get("mask_act") == "softmax":  # Asteroid normalises over the sources, a per-branch head cannot
+            raise ValueError(f"Asteroid's {cls.asteroid_model} with mask_act='softmax' has no per-branch equivalent.")
+        return args
+
 
 class DeepMaskModel(DeepMaskBaseModel):
     """A TasNet with deep (per-source MLP) mask estimation; subclasses name the masker."""
 
     masker_class: type = None
-    default_n_filters = 64
 
     def __init__(
         self,
@@ -213,12 +255,12 @@ class DeepMaskModel(DeepMaskBaseModel):
         mlp_hidden: int = 64,
         mlp_layers: int = 3,
         mlp_act: str = "tanh",
-        mask_act: str = "relu",
+        mask_act: Optional[str] = None,
         gated_head: bool = False,
         out_chan: Optional[int] = None,
         **kwargs,
     ):
-        kwargs.setdefault("n_filters", self.default_n_filters)
+        mask_act = self._apply_class_defaults(mask_act, kwargs)
         masker_kwargs = dict(
             mlp_hidden=mlp_hidden, mlp_layers=mlp_layers, mlp_act=mlp_act, mask_act=mask_act,
             gated_head=gated_head, out_chan=out_chan,

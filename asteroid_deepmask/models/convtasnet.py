@@ -8,28 +8,30 @@ class OverseparationConvTasNet(OverseparationModel):
 
     P = ``n_outputs`` output layers on the TCN's features, each followed by f = ``mask_act``,
     summed in C = ``n_src`` fixed contiguous groups. With ``n_outputs == n_src`` it is
-    Asteroid's ``ConvTasNet`` (same computation; :meth:`from_conv_tasnet` takes its weights).
+    Asteroid's ``ConvTasNet`` (same computation; :meth:`from_asteroid` takes its weights).
 
     Args:
         n_src (int): Number of sources C.
         n_outputs (int, optional): Number of mask outputs P, a multiple of ``n_src``.
-        mask_act (str): f, any Asteroid activation name; ``"linear"`` for none.
+        mask_act (str, optional): f, any Asteroid activation name; ``"linear"`` for none.
+            Defaults to Asteroid's ``"sigmoid"``.
         out_chan (int, optional): Mask bins. Defaults to ``n_filters``.
-        **kwargs: :class:`~asteroid_deepmask.masknn.TDConvNetTrunk` arguments (``n_blocks=8,
-            n_repeats=3, bn_chan=128, hid_chan=512, skip_chan=128, conv_kernel_size=3,
-            norm_type="gLN", causal=False``) and filterbank ones (``fb_name="free",
-            kernel_size=16, n_filters=512, stride=8, sample_rate=8000``): Asteroid's defaults.
+        **kwargs: Every other argument of Asteroid's ``ConvTasNet``, with its meaning and default:
+            :class:`~asteroid_deepmask.masknn.TDConvNetTrunk` ones (``n_blocks=8, n_repeats=3,
+            bn_chan=128, hid_chan=512, skip_chan=128, conv_kernel_size=3, norm_type="gLN",
+            causal=False``) and filterbank ones (``fb_name="free", kernel_size=16,
+            n_filters=512, stride=8, sample_rate=8000, encoder_activation=None, in_chan``).
     """
 
     masker_class = OverseparationTDConvNet
-    default_n_filters = 512
+    asteroid_model = "ConvTasNet"
+    class_defaults = {"mask_act": "sigmoid", "n_filters": 512}
 
     @classmethod
-    def from_conv_tasnet(cls, conv_tasnet) -> "OverseparationConvTasNet":
-        """The same network as an Asteroid ``ConvTasNet`` (P = C), with its weights."""
-        args = dict(conv_tasnet.get_model_args())
-        if args.get("mask_act") == "softmax":  # Asteroid normalises over sources, a per-branch head cannot
-            raise ValueError("Asteroid's ConvTasNet with mask_act='softmax' has no per-branch equivalent.")
+    def from_asteroid(cls, conv_tasnet) -> "OverseparationConvTasNet":
+        """The same network as an Asteroid ``ConvTasNet`` (P = C), with its weights;
+        ``from_pretrained`` calls it on an Asteroid ``ConvTasNet`` file or Hugging Face id."""
+        args = cls._convertible_args(conv_tasnet)
         model = cls(**args, n_outputs=args["n_src"])
         renamed = {}
         for key, value in conv_tasnet.state_dict().items():
@@ -46,9 +48,11 @@ class DeepMaskConvTasNet(DeepMaskModel):
     """Conv-TasNet (Asteroid's ``TDConvNet`` separator) with one MLP per source.
 
     Each source's mask is f(MLP_k(PReLU(H))) on the TCN's features H: ``mlp_layers`` layers,
-    ``mlp_act`` between them. Arguments: as :class:`OverseparationConvTasNet`, with
-    ``mlp_hidden``, ``mlp_layers``, ``mlp_act`` instead of ``n_outputs``.
+    ``mlp_act`` between them. Arguments: as :class:`OverseparationConvTasNet` (Asteroid's
+    ``ConvTasNet``'s, with its defaults), with ``mlp_hidden``, ``mlp_layers``, ``mlp_act``
+    instead of ``n_outputs``.
     """
 
     masker_class = DeepMaskTDConvNet
-    default_n_filters = 512
+    asteroid_model = "ConvTasNet"
+    class_defaults = {"mask_act": "sigmoid", "n_filters": 512}

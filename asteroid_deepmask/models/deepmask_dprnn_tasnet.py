@@ -15,12 +15,14 @@ class DeepMaskDPRNNTasNet(DeepMaskModel):
         mlp_hidden (int): Hidden units of each MLP.
         mlp_layers (int): Linear layers per MLP (>= 1).
         mlp_act (str): Activation between MLP layers.
-        mask_act (str): f, after the last MLP layer.
+        mask_act (str, optional): f, after the last MLP layer. Defaults to ``"relu"``.
         gated_head (bool): Asteroid's Tanh x Sigmoid gate before the MLPs (not in the paper).
         out_chan (int, optional): Mask bins. Defaults to ``n_filters``.
         **kwargs: The other arguments of Asteroid's ``DPRNNTasNet`` (see
-            :class:`~asteroid_deepmask.models.OverseparationDPRNNTasNet`); defaults are the
-            paper's configuration.
+            :class:`~asteroid_deepmask.models.OverseparationDPRNNTasNet`).
+
+    Defaults are the paper's configuration (Sec. 3.2). Two differ from Asteroid's ``DPRNNTasNet``:
+    ``bn_chan=64`` (Asteroid: 128) and ``mask_act="relu"`` (Asteroid: ``"sigmoid"``).
 
     References
         Kai Li, Xiaolin Hu, Yi Luo. "On the Use of Deep Mask Estimation Module for Neural
@@ -28,3 +30,5 @@ class DeepMaskDPRNNTasNet(DeepMaskModel):
     """
 
     masker_class = DeepMaskDPRNN
+    asteroid_model = "DPRNNTasNet"
+    paper_defaults = ("bn_chan", "mask_act")

@@ -14,16 +14,20 @@ class OverseparationDPRNNTasNet(OverseparationModel):
         n_src (int): Number of sources C.
         n_outputs (int, optional): Number of mask outputs P, a multiple of ``n_src``.
             Defaults to ``n_src`` (the baseline).
-        mask_act (str): f, any Asteroid activation name; ``"linear"`` for none.
+        mask_act (str, optional): f, any Asteroid activation name; ``"linear"`` for none.
+            Defaults to ``"relu"``.
         gated_head (bool): Asteroid's gated output head instead of the paper's plain one. With
             ``n_outputs == n_src`` the model is then Asteroid's ``DPRNNTasNet``.
         out_chan (int, optional): Mask bins. Defaults to ``n_filters``.
-        **kwargs: The other arguments of Asteroid's ``DPRNNTasNet``: DPRNN ones
-            (``bn_chan=64, hid_size=128, chunk_size=100, hop_size=50, n_repeats=6,
-            norm_type="gLN", bidirectional=True, rnn_type="LSTM", num_layers=1, dropout=0,
-            use_mulcat=False``) and filterbank ones (``fb_name="free", kernel_size=16,
-            n_filters=64, stride=8, sample_rate=8000, encoder_activation=None, in_chan``, and
-            extra ``make_enc_dec`` arguments). Defaults are the paper's configuration.
+        **kwargs: Every other argument of Asteroid's ``DPRNNTasNet``, with its meaning: DPRNN
+            ones (``bn_chan=64, hid_size=128, chunk_size=100, hop_size=None`` (``chunk_size //
+            2``), ``n_repeats=6, norm_type="gLN", bidirectional=True, rnn_type="LSTM",
+            num_layers=1, dropout=0, use_mulcat=False``) and filterbank ones (``fb_name="free",
+            kernel_size=16, n_filters=64, stride=8, sample_rate=8000, encoder_activation=None,
+            in_chan``, and extra ``make_enc_dec`` arguments).
+
+    Defaults are the paper's configuration (Sec. 3.2). Two differ from Asteroid's ``DPRNNTasNet``:
+    ``bn_chan=64`` (Asteroid: 128) and ``mask_act="relu"`` (Asteroid: ``"sigmoid"``).
 
     References
         Kai Li, Xiaolin Hu, Yi Luo. "On the Use of Deep Mask Estimation Module for Neural
@@ -31,14 +35,17 @@ class OverseparationDPRNNTasNet(OverseparationModel):
     """
 
     masker_class = OverseparationDPRNN
+    asteroid_model = "DPRNNTasNet"
+    paper_defaults = ("bn_chan", "mask_act")
 
     @classmethod
-    def from_dprnn_tasnet(cls, dprnn_tasnet) -> "OverseparationDPRNNTasNet":
+    def from_asteroid(cls, dprnn_tasnet) -> "OverseparationDPRNNTasNet":
         """The same network as an Asteroid ``DPRNNTasNet`` (gated head, P = C), with its weights.
 
-        Lets an Asteroid DPRNN checkpoint be loaded, evaluated or fine-tuned in this package.
+        Lets an Asteroid DPRNN checkpoint be loaded, evaluated or fine-tuned in this package;
+        ``from_pretrained`` calls it on an Asteroid ``DPRNNTasNet`` file or Hugging Face id.
         """
-        args = dict(dprnn_tasnet.get_model_args())
+        args = cls._convertible_args(dprnn_tasnet)
         model = cls(**args, n_outputs=args["n_src"], gated_head=True)
         renamed = {}
         for key, value in dprnn_tasnet.state_dict().items():
