@@ -64,6 +64,16 @@ def make_activation(name: str) -> nn.Module:
     return act_class(dim=1) if has_arg(act_class, "dim") else act_class()
 
 
+class PointwiseConv(nn.Module):
+    """A 1x1 convolution whose weight and bias are given at call time: the fused head derives
+    them from its layers. A module rather than a functional call so that profilers that hook
+    modules (thop, whose rule is registered below) count its multiply-accumulates."""
+
+    def forward(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        """``(batch, in_chan, frames)``, ``(out_chan, in_chan)``, a bias broadcastable to the output."""
+        return F.conv1d(x, weight.unsqueeze(-1)) + bias
+
+
 class BranchMLP(nn.Module):
     """Independent MLPs, one per branch, computed together as grouped 1x1 convolutions.
 
@@ -198,6 +208,7 @@ class MaskHead(nn.Module):
             self.mask_net = nn.Conv1d(bn_chan, out_chan, 1, bias=False)
         else:
             self.mask_net = BranchMLP(n_outputs, bn_chan, mlp_hidden, out_chan, mlp_layers, mlp_act)
+        self.fused_conv = PointwiseConv()
         # ``fused``: compute the plain dual-path head in its cheaper, equal form (see
         # _branch_masks_fused); the complexity report switches it off to count the head as the paper does.
 
@@ -245,13 +256,13 @@ class MaskHead(nn.Module):
         coverage = overlap_add(ones, n_frames, self.chunk_size, self.hop_size)  # chunks per frame
         weight, bias = conv.weight.reshape(n_out, bn, bn), conv.bias.reshape(n_out, bn)
         if isinstance(self.mask_net, BranchMLP):
-            hidden = F.conv1d(x, weight.reshape(n_out * bn, bn, 1)) + bias.reshape(1, -1, 1) * coverage
+            hidden = self.fused_conv(x, weight.reshape(n_out * bn, bn), bias.reshape(1, -1, 1) * coverage)
             score = self.mask_net(hidden).reshape(batch * n_out, self.out_chan, n_frames)
         else:
             mask_weight = self.mask_net.weight[..., 0]  # (out_chan, bn)
-            fused_weight = torch.einsum("nb,pbc->pnc", mask_weight, weight).reshape(n_out * self.out_chan, bn, 1)
+            fused_weight = torch.einsum("nb,pbc->pnc", mask_weight, weight).reshape(n_out * self.out_chan, bn)
             fused_bias = torch.einsum("nb,pb->pn", mask_weight, bias).reshape(1, -1, 1)
-            score = F.conv1d(x, fused_weight) + fused_bias * coverage
+            score = self.fused_conv(x, fused_weight, fused_bias * coverage)
         return self.output_act(score).reshape(batch, n_out, self.out_chan, n_frames)
 
 
@@ -259,3 +270,27 @@ def group_masks(masks: torch.Tensor, n_src: int) -> torch.Tensor:
     """Sum ``(batch, P, ...)`` masks in ``n_src`` contiguous groups of ``P // n_src``: ``(batch, n_src, ...)``."""
     batch, n_out = masks.shape[:2]
     return masks.reshape(batch, n_src, n_out // n_src, *masks.shape[2:]).sum(dim=2)
+
+
+# thop rules (thop.profile counts modules through the rules of its table ``register_hooks``).
+def count_pointwise_conv(module: PointwiseConv, inputs, output) -> None:
+    """in_chan MACs per output value, as thop counts a Conv1d (bias additions not counted)."""
+    module.total_ops += output.numel() * inputs[1].shape[1]
+
+
+def count_mask_head(module: MaskHead, inputs, output) -> None:
+    """What the head's layers counted. thop does not look inside a module that has a rule, and
+    counts its parameters whole: so the head's count includes the parameters that the fused head
+    uses through derived weights (its first_out conv and mask_net do not run there). Profile a
+    model, or any module that holds the head: thop adds the root module's children to its own count."""
+    module.total_ops += sum(m.total_ops for m in module.modules() if m is not module and hasattr(m, "total_ops"))
+
+
+def _register_thop_rules() -> None:
+    from thop.profile import register_hooks
+
+    register_hooks[PointwiseConv] = count_pointwise_conv
+    register_hooks[MaskHead] = count_mask_head
+
+
+_register_thop_rules()
