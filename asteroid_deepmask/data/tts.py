@@ -6,7 +6,6 @@ a model trained on it is a demo: its numbers on real speech will be lower.
 """
 import os
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 from dataclasses import dataclass
@@ -16,6 +15,8 @@ from typing import List, Tuple
 import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
+
+from .external import apt_get, run_program
 
 TTS_TOOLS = ("espeak-ng", "flite")
 INSTALL_COMMAND = "apt-get install -y espeak-ng flite"
@@ -92,9 +93,9 @@ def install_tts_tools() -> None:
         return
     if shutil.which("apt-get") is None:
         raise RuntimeError("No apt-get here: install espeak-ng and flite with your package manager.")
-    prefix = [] if os.geteuid() == 0 else ["sudo", "-n"]
-    subprocess.run(prefix + ["apt-get", "update", "-qq"], check=True)
-    subprocess.run(prefix + INSTALL_COMMAND.split(), check=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    hint = f"Install them yourself (`sudo {INSTALL_COMMAND}`), or run this as root."
+    apt_get(["update", "-qq"], hint)
+    apt_get(INSTALL_COMMAND.split()[1:], hint)
     require_tts_tools()
 
 
@@ -109,7 +110,9 @@ def synthesize(voice: Voice, text: str, sample_rate: int = 8000) -> np.ndarray:
             name = voice.speaker[len("flite-") :]
             cmd = ["flite", "-voice", name, "--setf", f"duration_stretch={voice.speed / 100}"]
             cmd += ["--setf", f"int_f0_target_mean={_flite_f0(name) * voice.pitch / 100:.0f}", "-t", text, "-o", path]
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        run_program(cmd, f"{voice.engine} speaking with voice {voice.speaker}",
+                    f"Check the engine on its own: {' '.join(cmd[:-2] if voice.engine == 'espeak-ng' else cmd[:3])} ...",
+                    capture_stdout=True)
         wav, rate = sf.read(path, dtype="float64")
     if wav.ndim > 1:
         wav = wav.mean(axis=1)

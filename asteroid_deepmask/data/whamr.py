@@ -7,7 +7,6 @@ with ``targets="reverberant"`` (default) and keeps ``targets="anechoic"``.
 import json
 import logging
 import shutil
-import subprocess
 import sys
 import tarfile
 import tempfile
@@ -17,6 +16,7 @@ from pathlib import Path
 import soundfile as sf
 from asteroid.data import WhamRDataset
 
+from .external import run_program
 from .wsj0 import DONE, download
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,8 @@ def create_whamr(scripts_dir, wsj0_wav_root, noise_dir, out_dir, python: str = N
         "--wham-noise-root", str(Path(noise_dir).resolve()), "--output-dir", str(out_dir.resolve()),
     ]
     log.info("Running %s in %s", " ".join(command), scripts_dir)
-    subprocess.run(command, check=True, cwd=scripts_dir)
+    run_program(command, "The WHAMR! script", f"See its output above (it runs in {scripts_dir} and needs pyroomacoustics); "
+                "a rerun starts it again.", cwd=scripts_dir)
     (out_dir / DONE).write_text(json.dumps({"command": command}))
     return out_dir
 

@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import shutil
-import subprocess
 import tarfile
 import tempfile
 import urllib.request
@@ -25,6 +24,7 @@ import soundfile as sf
 from scipy.signal import resample_poly
 from tqdm import tqdm
 
+from .external import run_program
 from .p56 import active_level
 from .wavio import write_wav_atomic
 
@@ -104,7 +104,8 @@ def build_sph2pipe(tools_dir, urls: Sequence[str] = SPH2PIPE_URLS) -> Path:
         if not sources:
             raise RuntimeError(f"{archive} holds no C sources: not a sph2pipe archive.")
         compiler = shutil.which("gcc") or shutil.which("cc")
-        subprocess.run([compiler, "-O2", "-o", str(binary), *map(str, sources), "-lm"], check=True, cwd=sources[0].parent)
+        run_program([compiler, "-O2", "-o", str(binary), *map(str, sources), "-lm"], f"Building sph2pipe with {compiler}",
+                    "Install a working C compiler (gcc), or install sph2pipe and put it on PATH.", cwd=sources[0].parent)
     return binary
 
 
@@ -133,7 +134,8 @@ def read_sphere(path, sph2pipe: Path = None) -> Tuple[np.ndarray, int]:
     if "shorten" in fields.get("sample_coding", ""):
         if sph2pipe is None:
             raise RuntimeError(f"{path} is shorten-compressed: sph2pipe is needed (the recipe builds it in stage 0).")
-        wav_bytes = subprocess.run([str(sph2pipe), "-f", "wav", str(path)], check=True, capture_output=True).stdout
+        wav_bytes = run_program([str(sph2pipe), "-f", "wav", str(path)], f"sph2pipe on {path}",
+                                "The file may be damaged: check it against its WSJ0 disk.", capture_stdout=True).stdout
         data, rate = sf.read(io.BytesIO(wav_bytes), dtype="float64")
     else:
         data, rate = sf.read(str(path), dtype="float64")  # libsndfile reads plain SPHERE

@@ -1,9 +1,10 @@
 """Run a recipe command once: what the study and the paper's grid share."""
 import logging
-import subprocess
 import time
 from pathlib import Path
 from typing import Optional, Sequence, Tuple
+
+from ..data.external import run_program
 
 log = logging.getLogger(__name__)
 
@@ -21,5 +22,5 @@ def run_unless_done(command: Sequence[str], cwd, metrics_file, label: str, dry_r
     if status != "run":
         return status, None
     started = time.time()
-    subprocess.run(list(command), check=True, cwd=cwd)
+    run_program(command, label, "See its log above; run the same command again to resume it.", cwd=cwd)
     return status, round(time.time() - started, 1)

@@ -66,7 +66,10 @@ if [[ $stage -le 0 && $stop_stage -ge 0 ]]; then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get > /dev/null; then
     $cli tts-tools --install
     if [[ $jemalloc != jemalloc ]]; then
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libjemalloc2 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libjemalloc2; }
+      # Waits for a dpkg lock held by another apt-get; jemalloc is optional, so a failure is reported, not fatal.
+      apt="apt-get -o DPkg::Lock::Timeout=300"
+      DEBIAN_FRONTEND=noninteractive $apt install -y -qq libjemalloc2 || { $apt update -qq && DEBIAN_FRONTEND=noninteractive $apt install -y -qq libjemalloc2; } \
+        || echo "  note: apt-get could not install libjemalloc2 (see above): training runs on glibc malloc, tuned"
     fi
   else
     # Not needed by stages 1-6 here (the demo's TTS engines): reported, not required.
