@@ -50,6 +50,21 @@ def test_loud_mixtures_are_rescaled_not_clipped():
     assert 20 * np.log10(active_level(quiet[0])) == pytest.approx(ACTIVE_LEVEL_DB, abs=0.01)
 
 
+def test_a_peak_that_would_wrap_as_16_bit_pcm_is_rescaled_one_that_fits_is_kept(tmp_path):
+    import soundfile as sf
+
+    from asteroid_deepmask.data.mixing import rescale_if_clipping
+
+    sources = np.array([[0.5, -0.2], [0.49999, 0.1]])
+    mixture, scaled = rescale_if_clipping(sources.sum(0), sources)  # peak 0.99999: 32767.67 as PCM_16
+    assert np.abs(mixture).max() == pytest.approx(0.9) and np.allclose(scaled.sum(0), mixture)
+    sf.write(tmp_path / "m.wav", mixture, 8000, subtype="PCM_16")
+    assert sf.read(tmp_path / "m.wav")[0][0] > 0  # written without wrapping to -1
+    fits = np.array([[0.5, 0.0], [32767 / 32768 - 0.5, 0.0]])
+    kept, _ = rescale_if_clipping(fits.sum(0), fits)
+    assert kept[0] == 32767 / 32768  # the largest sample PCM_16 holds: not rescaled
+
+
 def test_relative_levels_are_uniform_within_5_db():
     rng = np.random.default_rng(2)
     for n_src in (2, 3):

@@ -5,6 +5,7 @@ import numpy as np
 
 ACTIVE_LEVEL_DB = -25.0  # dBFS of every source before its gain
 PEAK_AFTER_RESCALE = 0.9  # as wsj0-mix's scripts
+PCM16_FULL_SCALE = 32767 / 32768  # the largest 16-bit sample: a peak above it rounds to 32768 and wraps
 
 
 def active_level(wav: np.ndarray, sample_rate: int = 8000, floor_db: float = 40.0) -> float:
@@ -44,9 +45,10 @@ def mix_sources(
 
 
 def rescale_if_clipping(mixture: np.ndarray, sources: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """Scale mixture and sources together to a 0.9 peak if any of them reaches full scale (as wsj0-mix)."""
+    """Scale mixture and sources together to a 0.9 peak if any of them would not fit in 16-bit PCM
+    (as wsj0-mix, which rescales at full scale)."""
     peak = max(float(np.abs(mixture).max()), float(np.abs(sources).max()))
-    if peak < 1.0:
+    if peak <= PCM16_FULL_SCALE:
         return mixture, sources
     scale = PEAK_AFTER_RESCALE / peak
     return mixture * scale, sources * scale
