@@ -57,7 +57,7 @@ def _benchmark(args: argparse.Namespace) -> None:
         from .loader_benchmark import format_loader_result, run_loader_benchmark
 
         result = run_loader_benchmark(args.loader, batch_size=args.batch_size, segment=args.seconds, n_batches=args.steps,
-                                      precisions=args.precision or ("32", "bf16"), device=args.device)
+                                      precisions=args.precision or ("32", "bf16"), device=args.device, conf_path=args.loader_conf)
         print(json.dumps(result, indent=2) if args.json else format_loader_result(result))
         return
     if args.inference:
@@ -389,6 +389,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="instead: batches/s of the voices recipe's dynamic-mixing loader (its augment section, 1 worker) "
                        "on SPEAKERS_DIR against training steps/s of the demo-size model, and RSS; --batch-size, --seconds "
                        "and --steps (batches) as given (the recipe: --batch-size 8 --seconds 2)")
+    bench.add_argument("--loader-conf", metavar="CONF", default=None,
+                       help="with --loader: the recipe conf whose data and augment sections it uses "
+                       "(default: egs/voices/local/conf.yml of a repository checkout)")
     bench.set_defaults(func=_benchmark)
 
     tools = commands.add_parser("tts-tools", help="check (and install) the TTS engines of the demo corpus")

@@ -521,3 +521,14 @@ def test_loader_benchmark_runs_on_a_toy_folder(root):
     assert len(result["worker_rss_kb"]["first_batch"]) == 1
     assert "batches/s" in format_loader_result(result)
     json.dumps(result)  # what --json prints
+
+
+def test_loader_benchmark_takes_a_conf_from_the_command_line(root, tmp_path, capsys):
+    # An installed package has no egs/: the recipe conf can be given.
+    from asteroid_deepmask import cli
+
+    conf = tmp_path / "conf.yml"
+    conf.write_text("data: {sample_rate: 8000, n_src: 2}\ntraining: {seed: 0}\naugment: {speed_min: 0.8, speed_max: 1.2}\n")
+    cli.main(["benchmark", "--loader", str(root), "--loader-conf", str(conf), "--batch-size", "2", "--seconds", str(SEGMENT),
+              "--steps", "2", "--precision", "32"])
+    assert "speed 0.8-1.2" in capsys.readouterr().out
