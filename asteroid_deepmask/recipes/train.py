@@ -257,16 +257,15 @@ def train(conf: dict, exp_dir) -> Path:
     best = ModelCheckpoint(dirpath=ckpt_dir, monitor="val_loss", mode="min", save_top_k=training["save_top_k"], filename="{epoch}-{val_loss:.3f}")
     # A separate, step-based "last" checkpoint, so that a run killed mid-epoch loses little.
     last = ModelCheckpoint(dirpath=ckpt_dir, save_top_k=0, save_last=True, every_n_train_steps=training["checkpoint_every_n_steps"])
-    # Lightning's Timer keeps its elapsed time in the checkpoint, so the budget spent is counted
-    # across resumes (max_time, when set, is enforced by a Timer of this kind that Lightning adds).
-    timer = None if training.get("max_time") else Timer()
-    callbacks = [best, last, LearningRateMonitor(logging_interval="epoch"), *([timer] if timer else [])]
+    # The wall-clock budget (what Trainer(max_time=...) would add), and the training time counted
+    # across resumes: Lightning's Timer keeps its elapsed time in the checkpoint.
+    timer = Timer(duration=_max_time(training.get("max_time")), interval="step")
+    callbacks = [best, last, LearningRateMonitor(logging_interval="epoch"), timer]
     if training["early_stop_patience"]:
         callbacks.append(EarlyStopping(monitor="val_loss", mode="min", patience=training["early_stop_patience"]))
     trainer = pl.Trainer(
         default_root_dir=exp_dir,
         max_epochs=training["max_epochs"],
-        max_time=_max_time(training.get("max_time")),
         limit_train_batches=training.get("limit_train_batches") or 1.0,
         callbacks=callbacks,
         logger=[CSVLogger(exp_dir, name="logs"), TensorBoardLogger(exp_dir, name="tb")],
@@ -296,7 +295,7 @@ def train(conf: dict, exp_dir) -> Path:
         "gpu": torch.cuda.get_device_name(0) if trainer.accelerator.__class__.__name__ == "CUDAAccelerator" else None,
         "precision": str(trainer.precision),
         "wall_time_s": round(time.time() - started, 1),  # this invocation
-        "train_time_s": round(next(c for c in trainer.callbacks if isinstance(c, Timer)).time_elapsed("train"), 1),  # all of them
+        "train_time_s": round(timer.time_elapsed("train"), 1),  # all of them
         "last_step": trainer.global_step,  # the best checkpoint's own step is global_step
         "resumed": resumed,
     }
