@@ -111,7 +111,7 @@ def synthesize(voice: Voice, text: str, sample_rate: int = 8000) -> np.ndarray:
             cmd = ["flite", "-voice", name, "--setf", f"duration_stretch={voice.speed / 100}"]
             cmd += ["--setf", f"int_f0_target_mean={_flite_f0(name) * voice.pitch / 100:.0f}", "-t", text, "-o", path]
         run_program(cmd, f"{voice.engine} speaking with voice {voice.speaker}",
-                    f"Check the engine on its own: {' '.join(cmd[:-2] if voice.engine == 'espeak-ng' else cmd[:3])} ...",
+                    "Check the engines with `asteroid-deepmask tts-tools`.",
                     capture_stdout=True)
         wav, rate = sf.read(path, dtype="float64")
     if wav.ndim > 1:
