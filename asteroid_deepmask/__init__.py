@@ -3,10 +3,15 @@ and for its Conv-TasNet and DPTNet.
 
 Importing the package registers its models with ``asteroid.models``, so
 ``asteroid.models.get`` and ``BaseModel.from_pretrained`` find them.
-"""
-__version__ = "0.1.0.dev0"
 
-from .models import (  # noqa: E402  (registers them)
+The folders follow the flow, one way: :mod:`.data` (datasets; ``data.prep`` makes corpora) ->
+:mod:`.masknn` (separator trunks and, in ``masknn/head.py``, where the mask is estimated) ->
+:mod:`.grouping` -> :mod:`.models` -> :mod:`.engine` (train, evaluate) -> :mod:`.reporting` ->
+:mod:`.paper` (its numbers, grid and study) and :mod:`.cli`; :mod:`.losses`, :mod:`.tools`
+(complexity, benchmarks), :mod:`.inference` and :mod:`.runtime` beside them.
+"""
+from .version import __version__
+from .models import (  # registers them
     DeepMaskConvTasNet, DeepMaskDPRNNTasNet, DeepMaskDPTNet, OverseparationConvTasNet, OverseparationDPRNNTasNet,
     OverseparationDPTNet,
 )  # fmt: skip

@@ -20,6 +20,8 @@ import soxr
 import torch
 from tqdm import tqdm
 
+from .data.io import atomic_path
+
 log = logging.getLogger(__name__)
 
 CHANNEL_MODES = ("downmix", "separate")
@@ -112,12 +114,6 @@ def open_input(path, sample_rate: int, resample: bool = True, channels: str = "d
         )
     downmix = channels == "downmix" and info.channels > 1
     return AudioInput(path, info.samplerate, sample_rate, info.frames, 1 if downmix else info.channels, downmix)
-
-
-def read_input(path, sample_rate: int, resample: bool = True, channels: str = "downmix", min_samples: int = 1):
-    """(the whole file as (channels, time) float32 at ``sample_rate``, the file's own rate), or an InputError."""
-    audio_input = open_input(path, sample_rate, resample, channels, min_samples)
-    return np.concatenate(list(audio_input.blocks()), axis=-1), audio_input.rate
 
 
 def separate_long(model, audio: np.ndarray, chunk_seconds: Optional[float] = 8.0, hop_seconds: Optional[float] = None, device="cpu") -> np.ndarray:
@@ -258,14 +254,13 @@ def write_separated(model, audio_input: AudioInput, targets: List[Path], chunk_s
     back = None
     if rate != audio_input.sample_rate:
         back = soxr.ResampleStream(audio_input.sample_rate, rate, channels * n_src, dtype="float32")
-    partials = [t.parent / f".{t.name}.partial" for t in targets]
     written = 0
     progress = tqdm(total=audio_input.frames / rate, unit="s", desc=audio_input.path.name, leave=False,
                     bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} s of audio [{elapsed}<{remaining}]")
     try:
-        with ExitStack() as stack:
-            for partial in partials:
-                partial.parent.mkdir(parents=True, exist_ok=True)
+        with ExitStack() as renames:  # each file renamed into place when all have been written, removed otherwise
+            partials = [renames.enter_context(atomic_path(target)) for target in targets]
+            stack = renames.enter_context(ExitStack())  # closed (the files flushed) before the renames
             files = [stack.enter_context(sf.SoundFile(str(p), "w", rate, channels, "FLOAT", format="WAV")) for p in partials]
 
             def write(block):  # (channels, n_src, time) at the input's rate, cut at the input's length
@@ -286,9 +281,5 @@ def write_separated(model, audio_input: AudioInput, targets: List[Path], chunk_s
                 write(resample_back(np.zeros((channels, n_src, 0), np.float32), last=True))
             if written < audio_input.frames:  # a resampler's rounding: pad the last samples
                 write(np.zeros((channels, n_src, audio_input.frames - written), np.float32))
-        for partial, target in zip(partials, targets):
-            os.replace(partial, target)
     finally:
         progress.close()
-        for partial in partials:
-            partial.unlink(missing_ok=True)

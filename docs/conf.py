@@ -31,7 +31,8 @@ nitpicky = False
 
 def _write_complexity_tables(app) -> None:
     """The complexity page's tables, counted at build time so that they cannot go stale."""
-    from asteroid_deepmask.complexity import format_table, paper_table
+    from asteroid_deepmask.paper.tables import paper_complexity_table as paper_table
+    from asteroid_deepmask.tools.complexity import format_table
 
     out = Path(app.srcdir) / "_generated"
     out.mkdir(exist_ok=True)

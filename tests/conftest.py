@@ -1,7 +1,13 @@
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
-from fakes import write_fake_wsj0
+from fakes import TOY_TRAIN_ARGS, write_fake_wsj0, write_speakers
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # A small DPRNN so that the suite runs in seconds on two CPU cores; the paper-size models
 # are exercised by the complexity tests.
@@ -16,6 +22,28 @@ def _seed():
     torch.manual_seed(0)
 
 
+@pytest.fixture(autouse=True)
+def speaker_cache(tmp_path, monkeypatch):
+    """Every test's default speaker cache is its own folder, never ~/.cache."""
+    monkeypatch.setenv("ASTEROID_DEEPMASK_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+@pytest.fixture(scope="session")
+def speakers_root(tmp_path_factory):
+    """Toy speaker folders (fakes.write_speakers): every rate and format, an empty channel."""
+    return write_speakers(tmp_path_factory.mktemp("speakers") / "voices")
+
+
+@pytest.fixture
+def one_thread():
+    # The grouping searches run many small kernels: on a shared 2-core machine two threads wait on each other.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def small():
     return dict(SMALL)
@@ -25,3 +53,31 @@ def small():
 def fake_wsj0(tmp_path_factory):
     """A fake WSJ0 (real folder and file names, SPHERE files) and mixture lists: see fakes.write_fake_wsj0."""
     return write_fake_wsj0(tmp_path_factory.mktemp("wsj0"))
+
+
+def _run_demo(tmp_path, *args):
+    command = [
+        "bash", str(ROOT / "egs" / "demo" / "run.sh"), "--python", sys.executable,
+        "--corpus_dir", str(tmp_path / "corpus"), "--json_dir", str(tmp_path / "data"),
+        "--exp_root", str(tmp_path / "exp"), "--n_train", "8", "--n_valid", "4", "--n_test", "3",
+        "--max_epochs", "1", "--train_args", TOY_TRAIN_ARGS, *args,
+    ]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """The toy demo recipe (egs/demo/run.sh), run once for the tests that read its outputs."""
+    tmp_path = tmp_path_factory.mktemp("demo")
+    result = _run_demo(tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def corpus_24(tmp_path_factory):
+    """A toy corpus of 24 training mixtures: 12 steps per epoch in batches of 2."""
+    tmp_path = tmp_path_factory.mktemp("corpus24")
+    prepared = _run_demo(tmp_path, "--stop_stage", "2", "--n_train", "24")
+    assert prepared.returncode == 0, prepared.stderr[-3000:]
+    return tmp_path / "data" / "2speakers" / "wav8k" / "min"

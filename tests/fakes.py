@@ -1,14 +1,20 @@
 """Fake corpora and toy settings shared by the data and recipe tests."""
+import tarfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 
 # A model and corpus small enough for a few seconds of training on two cores.
 TOY_TRAIN_ARGS = (
     "--batch_size 2 --n_repeats 1 --bn_chan 16 --hid_size 16 --n_filters 32 --chunk_size 20 "
     "--hop_size 10 --segment 1.0 --num_workers 0 --checkpoint_every_n_steps 2 --mlp_hidden 16"
 )
+# Toy speaker folders (dynamic mixing, speaker mixtures): every rate and format, one pitch per speaker.
+RATES = (8000, 16000, 22050, 44100)
+FORMATS = (("wav", "WAV", "PCM_16"), ("flac", "FLAC", "PCM_16"), ("ogg", "OGG", "VORBIS"))
+F0 = (100.0, 140.0, 190.0, 250.0, 330.0)  # one pitch per speaker, far apart
 # WSJ0 speakers and utterance ids in the real naming (speaker folder = first 3 characters).
 FOLDERS = {"si_tr_s": ["01t", "40b", "20g", "01z"], "si_dt_05": ["050", "051"], "si_et_05": ["440", "441"]}
 
@@ -60,4 +66,47 @@ def write_fake_wsj0(root: Path) -> Path:
     with zipfile.ZipFile(root / "create-speaker-mixtures.zip", "w") as zf:
         for path in lists.iterdir():
             zf.write(path, f"create-speaker-mixtures/{path.name}")
+    return root
+
+
+def write_sph2pipe_tarball(folder: Path, c_source: str, archive: Path) -> Path:
+    """A sph2pipe source archive as downloaded: ``sph2pipe_v2.5/sph2pipe.c`` holding ``c_source``,
+    staged in ``folder/src``, written to ``archive`` (.tar.gz)."""
+    source = folder / "src" / "sph2pipe_v2.5"
+    source.mkdir(parents=True)
+    (source / "sph2pipe.c").write_text(c_source)
+    with tarfile.open(archive, "w:gz") as tf:
+        tf.add(source, arcname="sph2pipe_v2.5")
+    return archive
+
+
+def voiced(rng, seconds: float, rate: int, f0: float) -> np.ndarray:
+    """Harmonics of ``f0`` (1/k amplitudes) under a syllable-rate envelope that fades in and out."""
+    t = np.arange(int(seconds * rate)) / rate
+    wav = sum(np.sin(2 * np.pi * f0 * k * t + rng.uniform(0, 2 * np.pi)) / k for k in range(1, 6))
+    envelope = np.sin(np.pi * t / t[-1]) * (0.6 + 0.4 * np.sin(2 * np.pi * rng.uniform(3, 6) * t))
+    wav = wav * envelope
+    return (0.3 * wav / np.abs(wav).max()).astype(np.float32)
+
+
+def write_clip(path: Path, wav: np.ndarray, rate: int, kind: int, stereo: int = 0) -> None:
+    """``kind`` picks wav / flac / ogg; ``stereo`` 1 or 2 puts ``wav`` on that channel of two, the other empty."""
+    _, fmt, subtype = FORMATS[kind % len(FORMATS)]
+    if stereo:
+        two = np.zeros((len(wav), 2), np.float32)
+        two[:, stereo - 1] = wav
+        wav = two
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(str(path), wav, rate, format=fmt, subtype=subtype)
+
+
+def write_speakers(root: Path, n_speakers: int = 5, clips: int = 3, seconds=(0.3, 1.5), seed: int = 0) -> Path:
+    """ROOT/spk<k>/clip<j>.<ext>: every rate and format, every third clip stereo with one empty channel."""
+    rng = np.random.default_rng(seed)
+    for s in range(n_speakers):
+        for c in range(clips):
+            kind, rate = s * clips + c, RATES[(s + c) % len(RATES)]
+            ext = FORMATS[kind % len(FORMATS)][0]
+            write_clip(root / f"spk{s}" / f"clip{c}.{ext}", voiced(rng, rng.uniform(*seconds), rate, F0[s % len(F0)]),
+                       rate, kind, stereo=(0, 1, 2)[kind % 3] if kind % 2 else 0)
     return root

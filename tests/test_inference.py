@@ -10,9 +10,17 @@ import soxr
 import torch
 
 from asteroid_deepmask import DeepMaskDPRNNTasNet
-from asteroid_deepmask.data import generate_split
-from asteroid_deepmask.inference import InputError, collect_inputs, read_input, separate_files, separate_long, separate_stream
-from asteroid_deepmask.recipes.evaluate import utterance_metrics
+from asteroid_deepmask.data.prep.synthetic import generate_split
+from asteroid_deepmask.engine.evaluate import utterance_metrics
+from asteroid_deepmask.inference import (
+    InputError, collect_inputs, open_input, separate_files, separate_long, separate_stream,
+)  # fmt: skip
+
+
+def read_input(path, sample_rate: int, resample: bool = True, channels: str = "downmix", min_samples: int = 1):
+    """The whole file as (channels, time) float32 at ``sample_rate``, and the file's own rate."""
+    audio_input = open_input(path, sample_rate, resample, channels, min_samples)
+    return np.concatenate(list(audio_input.blocks()), axis=-1), audio_input.rate
 
 
 class GainsModel(torch.nn.Module):

@@ -96,7 +96,7 @@ def test_compiled_training_forward_gives_the_eager_loss_and_keeps_the_state_dict
     from asteroid.losses import PITLossWrapper, pairwise_neg_snr
 
     from asteroid_deepmask.models import make_model
-    from asteroid_deepmask.recipes.train import EpochLossSystem
+    from asteroid_deepmask.engine.system import EpochLossSystem
 
     torch.manual_seed(0)
     model = make_model("deepmask", n_src=2, n_repeats=1, bn_chan=16, hid_size=16, chunk_size=20, hop_size=10, n_filters=32)

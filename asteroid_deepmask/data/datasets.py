@@ -1,7 +1,19 @@
-"""The datasets the recipes train and evaluate on, chosen by the configuration."""
+"""The datasets the recipes train and evaluate on, chosen by the configuration.
+
+WHAMR!'s targets are the *reverberant* sources, as in the paper (Sec. 3.3): Asteroid's
+``WhamRDataset`` always returns the anechoic sources; :class:`WhamrDataset` extends it with
+``targets="reverberant"`` (default) and keeps ``targets="anechoic"``.
+"""
+import json
 from pathlib import Path
 
-from asteroid.data import Wsj0mixDataset
+from asteroid.data import WhamRDataset, Wsj0mixDataset
+
+from .augment import Augmenter
+from .dynamic_mix import DynamicMixDataset, EpochSampler
+from .speakers import SpeakerBank
+
+TARGETS = {"reverberant": "reverb", "anechoic": "anechoic"}
 
 
 def check_json_dir(path, what: str) -> None:
@@ -18,8 +30,6 @@ def make_dataset(data_conf: dict, json_dir, segment):
     or ``speakers``, whose fixed validation and test sets are wsj0-mix folders)."""
     kind = data_conf.get("dataset", "wsj0mix")
     if kind == "whamr":
-        from .whamr import WhamrDataset
-
         return WhamrDataset(
             str(json_dir), data_conf.get("task", "sep_reverb_noisy"), data_conf["sample_rate"], segment,
             data_conf.get("targets", "reverberant"),
@@ -38,9 +48,6 @@ def make_training_dataset(conf: dict):
     if data.get("dataset", "wsj0mix") != "speakers":
         check_json_dir(data["train_dir"], "training")
         return make_dataset(data, data["train_dir"], data["segment"]), None
-    from .augment import Augmenter
-    from .speakers import DynamicMixDataset, EpochSampler, SpeakerBank
-
     if not data.get("train_speakers"):
         raise ValueError("data.dataset is 'speakers' but data.train_speakers is not set: give the folder of speaker folders (--train_speakers DIR).")
     augment = Augmenter(conf.get("augment"), data["sample_rate"])
@@ -49,3 +56,29 @@ def make_training_dataset(conf: dict):
     dataset = DynamicMixDataset(bank, data["n_src"], data["segment"], data["examples_per_epoch"],
                                 seed=conf["training"]["seed"], augment=augment)
     return dataset, EpochSampler(len(dataset))
+
+
+class WhamrDataset(WhamRDataset):
+    """Asteroid's ``WhamRDataset`` with a choice of targets: ``"reverberant"`` (the paper's, default)
+    returns ``s{k}_reverb``, ``"anechoic"`` returns ``s{k}_anechoic`` as Asteroid does."""
+
+    def __init__(self, json_dir, task="sep_reverb_noisy", sample_rate=8000, segment=4.0, targets="reverberant"):
+        if targets not in TARGETS:
+            raise ValueError(f"targets must be one of {sorted(TARGETS)}, got {targets!r}.")
+        super().__init__(json_dir, task, sample_rate=sample_rate, segment=segment)
+        self.targets = targets
+        if targets == "anechoic":
+            return
+        # The parent kept the mixtures long enough for a segment; keep the same ones, in order.
+        kept = {path for path, _ in self.mix}
+        order = [path for path, _ in json.loads((Path(json_dir) / f"{self.task_dict['mixture']}.json").read_text())]
+        index = [i for i, path in enumerate(order) if path in kept]
+        self.sources = []
+        for name in self.task_dict["sources"]:
+            infos = json.loads((Path(json_dir) / f"{name.replace('anechoic', 'reverb')}.json").read_text())
+            self.sources.append([infos[i] for i in index])
+
+    def get_infos(self):
+        infos = super().get_infos()
+        infos["targets"] = self.targets
+        return infos

@@ -1,79 +1,17 @@
-"""What both TasNets share: encoder/decoder construction, safe serialisation and loading."""
+"""What every model shares: encoder/decoder construction, serialisation, loading, the two head families."""
 import inspect
 import os
-import pickle
-from pathlib import Path
-from typing import Optional, Union
+from typing import Optional
 
 import asteroid.models
 import torch
-from torch.torch_version import TorchVersion
 from asteroid.models.base_models import BaseEncoderMaskerDecoder, _shape_reconstructed, _unsqueeze_to_3d
 from asteroid.utils.torch_utils import jitable_shape, pad_x_to_y
-from asteroid.utils.hub_utils import cached_download
 from asteroid_filterbanks import make_enc_dec
 
-PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "pretrained"
-REQUIRED_KEYS = ("model_name", "state_dict", "model_args")
-
-
-def _looks_local(name: str) -> bool:
-    if name.startswith(("http://", "https://")):
-        return False
-    return name.startswith(("/", ".", "~")) or name.endswith((".pth", ".pt", ".bin", ".ckpt"))
-
-
-def shipped_models() -> dict:
-    """Models shipped with the package: ``{name: path}`` (each has a model card ``{name}.md`` beside it)."""
-    return {path.stem: path for path in sorted(PRETRAINED_DIR.glob("*.pth"))}
-
-
-def load_model_conf(path_or_id: Union[str, os.PathLike]) -> dict:
-    """Load a file written by ``serialize()`` without unpickling arbitrary objects.
-
-    ``path_or_id`` is the name of a model shipped with the package (:func:`shipped_models`), a
-    local file, an http(s) URL or a Hugging Face repo id (``id@revision``), as accepted by
-    Asteroid's ``cached_download``. Loading always uses
-    ``torch.load(weights_only=True)``: a model file from the internet never runs code.
-
-    Raises:
-        FileNotFoundError: a local-looking path that does not exist (instead of asking the Hub).
-        ValueError: the file is not a model file of the expected form.
-    """
-    name = os.fspath(path_or_id)
-    shipped = shipped_models()
-    if os.path.isfile(name):
-        local = name
-    elif name in shipped:
-        local = str(shipped[name])
-    elif _looks_local(name):
-        # cached_download would send a mistyped local path to the Hugging Face Hub as a repo id.
-        raise FileNotFoundError(f"No model file at {name!r}: expected a file written by model.serialize().")
-    else:
-        local = cached_download(name)
-    try:
-        # Asteroid's own serialize() stores torch.__version__, a TorchVersion (a str subclass with
-        # comparisons, nothing executable): allowing it lets Asteroid's model files load too.
-        with torch.serialization.safe_globals([TorchVersion]):
-            conf = torch.load(local, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        raise ValueError(
-            f"{name!r} was refused by torch.load(weights_only=True): it is corrupt, or it holds "
-            f"Python objects other than tensors and plain types, which are never unpickled. {err}"
-        ) from None
-    except Exception as err:  # torch.load fails on garbage in many ways (RuntimeError, EOFError, IndexError, ...)
-        raise ValueError(
-            f"{name!r} is not a readable PyTorch model file (corrupt or truncated?): {type(err).__name__}: {err}"
-        ) from None
-    missing = [key for key in REQUIRED_KEYS if not isinstance(conf, dict) or key not in conf]
-    if missing:
-        found = sorted(conf) if isinstance(conf, dict) else type(conf).__name__
-        raise ValueError(
-            f"{name!r} is not a serialized Asteroid model: expected keys {list(REQUIRED_KEYS)}, "
-            f"missing {missing}, found {found}."
-        )
-    return conf
-
+from ..grouping import group_without_references
+from ..version import __version__
+from .loading import load_model_conf
 
 class DeepMaskBaseModel(BaseEncoderMaskerDecoder):
     """Encoder, a masker of this package (a separator trunk and the shared mask head), decoder.
@@ -147,8 +85,6 @@ class DeepMaskBaseModel(BaseEncoderMaskerDecoder):
 
     def serialize(self) -> dict:
         """Like Asteroid's, but with plain ``str`` versions so ``torch.load(weights_only=True)`` reads it back."""
-        from .. import __version__
-
         conf = super().serialize()
         versions = {key: str(value) for key, value in conf["infos"]["software_versions"].items()}
         versions["asteroid_deepmask_version"] = __version__
@@ -194,10 +130,10 @@ class OverseparationModel(DeepMaskBaseModel):
     """A TasNet with overseparation-grouping; subclasses name the masker (the separator).
 
     ``grouping="fixed"`` sums the P masks in C contiguous groups (the paper). ``"dynamic"`` is for
-    a model trained with :class:`~asteroid_deepmask.losses.grouping.DynamicGroupingLoss` on
+    a model trained with :class:`~asteroid_deepmask.losses.DynamicGroupingLoss` on
     :meth:`forward_branches`: it has no fixed assignment, so its forward decodes the P branch
     estimates and groups them without references
-    (:func:`~asteroid_deepmask.losses.grouping.group_without_references`, by the similarity of
+    (:func:`~asteroid_deepmask.grouping.group_without_references`, by the similarity of
     their frame envelopes), in groups of equal size when ``equal_groups``.
     """
 
@@ -224,8 +160,6 @@ class OverseparationModel(DeepMaskBaseModel):
     def forward(self, wav: torch.Tensor) -> torch.Tensor:
         if self.grouping == "fixed":
             return super().forward(wav)
-        from ..losses.grouping import group_without_references
-
         shape = jitable_shape(wav)
         sources = group_without_references(self.forward_branches(wav), self.masker.n_src, equal_size=self.equal_groups)
         return _shape_reconstructed(sources, shape)

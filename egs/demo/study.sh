@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The paper's four claims re-tested at small scale on the demo's synthetic corpus (docs/study.md).
 # Every run is this recipe's training and evaluation (run.sh stages 3-4) with the same step budget;
-# the logic is asteroid_deepmask.recipes.study. Stages (--stage N --stop_stage M):
+# the logic is asteroid_deepmask.paper.study. Stages (--stage N --stop_stage M):
 #   1 data     2- and 3-speaker corpora and metadata (run.sh stages 0-2; kept if already made)
 #   2 runs     every study row x seed not done yet (resumes a killed run from its last checkpoint)
 #   3 report   $report_dir/study.md (table, evidence per claim) and its plots, from the run folders

@@ -1,0 +1,4 @@
+"""``python -m asteroid_deepmask.cli``: what the recipes' run.sh call."""
+from . import main
+
+main()

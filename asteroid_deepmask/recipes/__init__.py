@@ -1,1 +1,0 @@
-"""The logic of the egs/ recipes: training, evaluation and reports, importable and tested."""

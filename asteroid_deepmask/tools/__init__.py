@@ -1,0 +1,1 @@
+"""Tools beside the pipeline: complexity counts (:mod:`.complexity`) and benchmarks that print numbers (:mod:`.bench`)."""
