@@ -110,3 +110,69 @@ def write_speakers(root: Path, n_speakers: int = 5, clips: int = 3, seconds=(0.3
             write_clip(root / f"spk{s}" / f"clip{c}.{ext}", voiced(rng, rng.uniform(*seconds), rate, F0[s % len(F0)]),
                        rate, kind, stereo=(0, 1, 2)[kind % 3] if kind % 2 else 0)
     return root
+
+
+# LibriSpeech: speakers per subset (disjoint, as in the real corpus), chapters per speaker, utterances per chapter.
+LIBRI_SPEAKERS = {"train-clean-100": [103, 1034, 1040, 1069], "dev-clean": [84, 174, 251], "test-clean": [61, 121, 237]}
+
+
+def write_fake_librispeech(root: Path, seed: int = 0) -> Path:
+    """``root/LibriSpeech`` in the real layout: ``<subset>/<spk>/<chapter>/<spk>-<chapter>-<utt>.flac``
+    (16 kHz), a ``<spk>-<chapter>.trans.txt`` per chapter, and ``SPEAKERS.TXT``."""
+    rng = np.random.default_rng(seed)
+    libri = Path(root) / "LibriSpeech"
+    speakers_txt = [";ID  |SEX| SUBSET           |MINUTES| NAME"]
+    for subset, speakers in LIBRI_SPEAKERS.items():
+        for spk in speakers:
+            speakers_txt.append(f"{spk:<5}| {'F' if spk % 2 else 'M'} | {subset:<17}| 25.00 | Reader {spk}")
+            for chapter in (spk * 10 + 1, spk * 10 + 2):
+                folder = libri / subset / str(spk) / str(chapter)
+                folder.mkdir(parents=True, exist_ok=True)
+                lines = []
+                for utt in range(2):
+                    name = f"{spk}-{chapter}-{utt:04d}"
+                    wav = 0.5 * voiced(rng, rng.uniform(0.6, 1.2), 16000, 90 + (spk % 13) * 12)
+                    sf.write(folder / f"{name}.flac", wav, 16000, subtype="PCM_16", format="FLAC")
+                    lines.append(f"{name} SOME WORDS OF CHAPTER {chapter}")
+                (folder / f"{spk}-{chapter}.trans.txt").write_text("\n".join(lines) + "\n")
+    (libri / "SPEAKERS.TXT").write_text("\n".join(speakers_txt) + "\n")
+    return libri
+
+
+def write_fake_wham_noise(root: Path, seed: int = 0) -> Path:
+    """``root/wham_noise/{tr,cv,tt}/*.wav``: a few 16 kHz noise files per split."""
+    rng = np.random.default_rng(seed)
+    noise = Path(root) / "wham_noise"
+    for split in ("tr", "cv", "tt"):
+        (noise / split).mkdir(parents=True, exist_ok=True)
+        for k in range(3):
+            sf.write(noise / split / f"noise_{split}_{k}.wav", 0.05 * rng.standard_normal(int(16000 * rng.uniform(0.8, 1.5))), 16000, subtype="PCM_16")
+    return noise
+
+
+def write_fake_librimix_metadata(folder: Path, libri: Path, n_src: int, n_mixtures: int = 4, seed: int = 0) -> Path:
+    """``folder/libri{n}mix_{dev,test,train-clean-100}.csv`` in the official columns, mixing distinct
+    speakers of each subset with WHAM!'s noise of the matching split."""
+    rng = np.random.default_rng(seed)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    noise_split = {"train-clean-100": "tr", "dev-clean": "cv", "test-clean": "tt"}
+    for subset, speakers in LIBRI_SPEAKERS.items():
+        files = {spk: sorted(p.relative_to(libri).as_posix() for p in (libri / subset / str(spk)).rglob("*.flac")) for spk in speakers}
+        header = ["mixture_ID"] + [f"source_{k}_{c}" for k in range(1, n_src + 1) for c in ("path", "gain")] + ["noise_path", "noise_gain"]
+        rows, seen = [], set()
+        while len(rows) < n_mixtures:
+            chosen = rng.choice(speakers, n_src, replace=False)
+            paths = [files[spk][rng.integers(len(files[spk]))] for spk in chosen]
+            if tuple(paths) in seen:  # mixture IDs are unique in the official metadata
+                continue
+            seen.add(tuple(paths))
+            gains = rng.uniform(0.4, 1.2, n_src)
+            row = ["_".join(Path(p).stem for p in paths)]
+            for path, gain in zip(paths, gains):
+                row += [path, f"{gain:.6f}"]
+            rows.append(row + [f"{noise_split[subset]}/noise_{noise_split[subset]}_{rng.integers(3)}.wav", f"{rng.uniform(0.3, 1.0):.6f}"])
+        name = subset if subset.startswith("train") else subset.split("-")[0]
+        with open(folder / f"libri{n_src}mix_{name}.csv", "w") as handle:
+            handle.write(",".join(header) + "\n" + "\n".join(",".join(map(str, r)) for r in rows) + "\n")
+    return folder

@@ -74,6 +74,25 @@ def register(commands) -> None:
     whamr.add_argument("--script-python", default=None, help="the Python that runs the scripts (default: this one)")
     whamr.set_defaults(func=_whamr_create)
 
+    libri = commands.add_parser(
+        "librimix-create", help="Libri2Mix / Libri3Mix (8 or 16 kHz, min or max) from LibriSpeech, WHAM! noise and the official metadata",
+        description="Without --librispeech-dir, LibriSpeech's subsets are downloaded (resumable, md5-checked) into WORK_DIR.",
+    )
+    libri.add_argument("--librispeech-dir", default=None, help="a LibriSpeech copy (holding dev-clean/, test-clean/, ...)")
+    libri.add_argument("--work-dir", default=None, help="where downloads go when --librispeech-dir or --noise is not given")
+    libri.add_argument("--metadata", default=None, help="the official metadata folder metadata/Libri{n}Mix (libri{n}mix_<subset>.csv), "
+                       "or the LibriMix repository's zip or its URL (default: downloaded from GitHub into WORK_DIR)")
+    libri.add_argument("--out-dir", required=True, help="root of Libri{n}Mix/wav{8k,16k}/{min,max}/...")
+    options.n_src(libri)
+    options.sample_rate(libri)
+    libri.add_argument("--mode", choices=("min", "max"), default="min")
+    libri.add_argument("--subsets", nargs="+", default=["dev", "test", "train-100"],
+                       help="of train-360 train-100 dev test (dynamic mixing needs dev test only)")
+    libri.add_argument("--noise", default=None,
+                       help="WHAM! noise: folder, zip, URL, or 'download' (the official URL, 17 GB); without it only the clean task is made")
+    options.workers(libri)
+    libri.set_defaults(func=_librimix_create)
+
     whamr_meta = commands.add_parser("whamr-metadata", help="json files for WhamrDataset / Asteroid's WhamRDataset")
     whamr_meta.add_argument("--whamr-dir", required=True, help="WHAMR! root (holding wav8k/min/...)")
     whamr_meta.add_argument("--json-dir", required=True, help="where to write {tr,cv,tt}/*.json")
@@ -153,3 +172,20 @@ def _whamr_metadata(args: argparse.Namespace) -> None:
     from ..data.prep.whamr import write_whamr_metadata
 
     print(write_whamr_metadata(args.whamr_dir, args.json_dir))
+
+
+def _librimix_create(args: argparse.Namespace) -> None:
+    from ..data.prep import librimix, whamr
+
+    needed = [librimix.SUBSETS[s] for s in args.subsets]
+    local = args.librispeech_dir and (not args.noise or Path(args.noise).is_dir()) and args.metadata and Path(args.metadata).is_dir()
+    if not local and args.work_dir is None:
+        raise ValueError("--work-dir is needed to download LibriSpeech, WHAM! noise or the LibriMix metadata "
+                         "(or give --librispeech-dir, a --noise folder and a --metadata folder).")
+    libri = args.librispeech_dir or librimix.fetch_librispeech(args.work_dir, needed)
+    noise = whamr.fetch_wham_noise(args.work_dir, None if args.noise == "download" else args.noise) if args.noise else None
+    metadata = librimix.fetch_librimix_metadata(args.work_dir, args.n_src, args.metadata)
+    csvs = librimix.create_librimix(libri, metadata, args.out_dir, args.n_src, args.sample_rate, args.mode,
+                                    args.subsets, wham_dir=noise, workers=args.workers)
+    for subset, csv_path in csvs.items():
+        print(f"{subset}: {csv_path.parent}")

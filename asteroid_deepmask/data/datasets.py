@@ -7,7 +7,7 @@ WHAMR!'s targets are the *reverberant* sources, as in the paper (Sec. 3.3): Aste
 import json
 from pathlib import Path
 
-from asteroid.data import WhamRDataset, Wsj0mixDataset
+from asteroid.data import LibriMix, WhamRDataset, Wsj0mixDataset
 
 from .augment import Augmenter
 from .dynamic_mix import DynamicMixDataset, EpochSampler
@@ -18,25 +18,31 @@ TARGETS = {"reverberant": "reverb", "anechoic": "anechoic"}
 
 def check_json_dir(path, what: str) -> None:
     """A clear error when ``path`` holds no metadata that :func:`make_dataset` can read."""
-    if not list(Path(path).glob("mix*.json")):
+    if not list(Path(path).glob("mix*.json")) and not list(Path(path).glob("mixture_*.csv")):
         raise FileNotFoundError(
-            f"No {what} metadata at {path}: expected {Path(path) / 'mix.json'} or WHAMR!'s mix_*.json "
-            "(run the recipe's metadata stage)."
+            f"No {what} metadata at {path}: expected {Path(path) / 'mix.json'}, WHAMR!'s mix_*.json "
+            "or LibriMix's mixture_*.csv (run the recipe's metadata stage)."
         )
 
 
 def make_dataset(data_conf: dict, json_dir, segment):
-    """The json-listed dataset a recipe configuration names (``data.dataset``: ``wsj0mix``, ``whamr``,
-    or ``speakers``, whose fixed validation and test sets are wsj0-mix folders)."""
+    """The listed dataset a recipe configuration names (``data.dataset``: ``wsj0mix``, ``whamr``,
+    ``librimix`` (a folder of LibriMix CSVs, ``data.task`` ``sep_clean`` or ``sep_noisy``), or
+    ``speakers``, whose fixed validation and test sets are of the kind ``data.fixed_sets``,
+    ``wsj0mix`` by default)."""
     kind = data_conf.get("dataset", "wsj0mix")
+    if kind == "speakers":  # trained on the fly; its fixed validation and test sets are of another kind
+        kind = data_conf.get("fixed_sets", "wsj0mix")
+    if kind == "librimix":
+        return LibriMixDataset(str(json_dir), data_conf.get("task", "sep_clean"), data_conf["sample_rate"], data_conf["n_src"], segment)
     if kind == "whamr":
         return WhamrDataset(
             str(json_dir), data_conf.get("task", "sep_reverb_noisy"), data_conf["sample_rate"], segment,
             data_conf.get("targets", "reverberant"),
         )
-    if kind in ("wsj0mix", "speakers"):  # speakers: validation and test sets are fixed wsj0-mix folders
+    if kind == "wsj0mix":
         return Wsj0mixDataset(str(json_dir), n_src=data_conf["n_src"], sample_rate=data_conf["sample_rate"], segment=segment)
-    raise ValueError(f"data.dataset must be 'wsj0mix', 'whamr' or 'speakers', got {kind!r}.")
+    raise ValueError(f"data.dataset must be 'wsj0mix', 'whamr', 'librimix' or 'speakers', got {kind!r}.")
 
 
 def make_training_dataset(conf: dict):
@@ -82,3 +88,12 @@ class WhamrDataset(WhamRDataset):
         infos = super().get_infos()
         infos["targets"] = self.targets
         return infos
+
+
+class LibriMixDataset(LibriMix):
+    """Asteroid's ``LibriMix`` (one folder of ``mixture_<subset>_mix_<task>.csv``), also listing its
+    mixtures as ``mix`` (``[path, length]`` pairs), as the wsj0-mix datasets do, for evaluation's names."""
+
+    @property
+    def mix(self):
+        return [[path, int(length)] for path, length in zip(self.df["mixture_path"], self.df["length"])]

@@ -112,7 +112,16 @@ def _description(class_name: str, conf: dict, voices) -> str:
                 "training or validation. The corpus is small (about 5 h of training speech, most speakers a few "
                 "minutes, many languages, few English speakers): expect it to work less well on far-field, noisy "
                 "or very different recordings.")
-    if conf["data"].get("dataset") == "speakers":
+    data = conf["data"]
+    if "librimix" in (data.get("dataset"), data.get("fixed_sets") if data.get("dataset") == "speakers" else None):
+        dynamic = data.get("dataset") == "speakers"
+        noisy = data.get("task") == "sep_noisy"
+        return (f"A `{class_name}` from asteroid-deepmask, trained with the LibriMix recipe (`egs/librimix`, task "
+                f"{data.get('task', 'sep_clean')}) on Libri{n_src}Mix at {rate // 1000} kHz"
+                + (f", its mixtures drawn on the fly from the LibriSpeech speakers of `{data['train_speakers']}`" if dynamic else "")
+                + "; tested on the official Libri{n}Mix test set. LibriSpeech is CC BY 4.0 (attribution)".format(n=n_src)
+                + ("; WHAM! noise is CC BY-NC 4.0, so this noisy-task model is for non-commercial use." if noisy else "."))
+    if data.get("dataset") == "speakers":
         return (f"A `{class_name}` from asteroid-deepmask, trained on mixtures made on the fly from the speaker "
                 f"folder `{conf['data']['train_speakers']}`, {rate // 1000} kHz, {n_src} speakers per mixture.")
     return (f"A `{class_name}` from asteroid-deepmask, trained with the offline demo recipe (`egs/demo`) on "

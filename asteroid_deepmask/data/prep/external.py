@@ -1,16 +1,16 @@
 """External programs the package runs (apt-get, a C compiler, sph2pipe, the WHAMR! scripts,
 recipe scripts): a failure becomes a one-line error that says what failed and what to do, not a
-``CalledProcessError`` traceback. And downloads: the first URL that answers, written atomically."""
+``CalledProcessError`` traceback. And downloads: the first URL that answers, resumable, checked against its md5."""
+import hashlib
 import logging
 import os
 import shutil
 import subprocess
 import sys
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Optional, Sequence
-
-from ..io import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -64,18 +64,53 @@ def apt_get(args: Sequence[str], hint: str, timeout_s: int = APT_LOCK_TIMEOUT_S,
         raise
 
 
-def download(urls: Sequence[str], target: Path) -> Path:
-    """Fetch the first of ``urls`` that answers to ``target`` (atomically); keep an existing file."""
+def _open_from(url: str, offset: int):
+    """A readable response of ``url`` from byte ``offset``, and whether it starts there (else at 0).
+
+    http(s): a Range request (a server that ignores it answers from the start); file://: a seek."""
+    if url.startswith("file://"):
+        handle = open(urllib.request.url2pathname(urllib.parse.urlparse(url).path), "rb")
+        handle.seek(offset)
+        return handle, True
+    request = urllib.request.Request(url, headers={"Range": f"bytes={offset}-"} if offset else {})
+    response = urllib.request.urlopen(request, timeout=60)
+    return response, offset > 0 and getattr(response, "status", 200) == 206
+
+
+def _md5(path: Path) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def download(urls: Sequence[str], target: Path, md5: Optional[str] = None) -> Path:
+    """Fetch the first of ``urls`` that answers to ``target``; keep an existing file.
+
+    Resumable: bytes go to ``TARGET.part``, which a killed or failed download leaves behind and
+    the next call continues (HTTP Range; a server that ignores it starts again). ``md5``: the
+    finished file must have this checksum, else it is removed and the download is an error."""
     target = Path(target)
     if target.is_file():
         return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".part")
     errors = []
     for url in urls:
+        offset = partial.stat().st_size if partial.is_file() else 0
         try:
-            log.info("Downloading %s", url)
-            with atomic_path(target) as partial, urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as out:
-                shutil.copyfileobj(response, out)
-            return target
+            log.info("Downloading %s%s", url, f" (resuming at {offset} bytes)" if offset else "")
+            response, resumed = _open_from(url, offset)
+            with response, open(partial, "ab" if resumed else "wb") as out:
+                shutil.copyfileobj(response, out, 1 << 20)
         except OSError as error:  # URLError and HTTPError are OSErrors
             errors.append(f"{url}: {error}")
+            continue
+        if md5 and _md5(partial) != md5:
+            partial.unlink()
+            errors.append(f"{url}: the file's md5 is not the expected {md5} (removed; run again to download it anew)")
+            continue
+        os.replace(partial, target)
+        return target
     raise RuntimeError(f"Could not download {target.name}: " + "; ".join(errors))

@@ -1,0 +1,189 @@
+"""LibriMix from LibriSpeech and WHAM! noise (asteroid_deepmask.data.prep.librimix), on fake trees in
+the real layouts; and the resumable, checksummed download it uses."""
+import csv
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import soxr
+import torch
+
+from asteroid_deepmask.data.prep import external, librimix
+from fakes import LIBRI_SPEAKERS, write_fake_librimix_metadata, write_fake_librispeech, write_fake_wham_noise
+
+
+@pytest.fixture(scope="module")
+def trees(tmp_path_factory):
+    root = tmp_path_factory.mktemp("librimix")
+    libri, noise = write_fake_librispeech(root), write_fake_wham_noise(root)
+    metadata = {n: write_fake_librimix_metadata(root / "metadata" / f"Libri{n}Mix", libri, n) for n in (2, 3)}
+    return libri, noise, metadata
+
+
+def _expected(libri, noise, row, n_src, rate, mode):
+    """Each source and the noise as the official script makes them: gain, resample, cut or pad."""
+    files = [(libri / row[f"source_{k}_path"], float(row[f"source_{k}_gain"])) for k in range(1, n_src + 1)]
+    files.append((noise / row["noise_path"], float(row["noise_gain"])))
+    signals = []
+    for path, gain in files:
+        audio, file_rate = sf.read(path, dtype="float64")
+        signals.append(soxr.resample(audio * gain, file_rate, rate))
+    length = (min if mode == "min" else max)(len(s) for s in signals)
+    return [np.pad(s[:length], (0, length - len(s[:length]))) for s in signals]
+
+
+@pytest.mark.parametrize("n_src, rate, mode", [(2, 8000, "min"), (3, 16000, "max"), (2, 16000, "min")])
+def test_mixtures_are_their_sources_with_the_listed_gains(trees, tmp_path, n_src, rate, mode):
+    libri, noise, metadata = trees
+    csvs = librimix.create_librimix(libri, metadata[n_src], tmp_path / "out", n_src, rate, mode, wham_dir=noise, workers=1)
+    root = librimix.librimix_root(tmp_path / "out", n_src, rate, mode)
+    assert set(csvs) == {"dev", "test", "train-100"}
+    with open(metadata[n_src] / f"libri{n_src}mix_dev.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        name = f"{row['mixture_ID']}.wav"
+        read = lambda folder: sf.read(root / "dev" / folder / name, dtype="float64")  # noqa: E731
+        *sources, noise_signal = _expected(libri, noise, row, n_src, rate, mode)
+        written = [read(f"s{k}") for k in range(1, n_src + 1)]
+        assert all(r == rate for _, r in written)
+        for (got, _), want in zip(written, sources):
+            np.testing.assert_allclose(got, want, atol=1.01 / 32768)  # 16-bit rounding
+        clean = np.sum([w for w, _ in written], axis=0)
+        np.testing.assert_array_equal(read("mix_clean")[0], clean)  # exactly the written sources' sum
+        np.testing.assert_allclose(read("mix_both")[0], clean + read("noise")[0], atol=1e-12)
+        np.testing.assert_allclose(read("mix_single")[0], written[0][0] + read("noise")[0], atol=1e-12)
+        np.testing.assert_allclose(read("noise")[0], noise_signal, atol=1.01 / 32768)
+
+
+def test_asteroids_librimix_dataset_reads_what_was_written(trees, tmp_path):
+    from asteroid.data import LibriMix
+
+    libri, noise, metadata = trees
+    csvs = librimix.create_librimix(libri, metadata[2], tmp_path / "out", 2, 8000, "min", subsets=("test",), wham_dir=noise, workers=1)
+    for task in ("sep_clean", "sep_noisy"):
+        dataset = LibriMix(str(csvs["test"].parent), task=task, sample_rate=8000, n_src=2, segment=None)
+        mixture, sources = dataset[0]
+        assert len(dataset) == 4 and sources.shape == (2, mixture.shape[0])
+        if task == "sep_clean":
+            torch.testing.assert_close(mixture, sources.sum(0), atol=1e-6, rtol=0)
+
+
+def test_a_finished_subset_is_kept_and_a_half_written_one_finished(trees, tmp_path):
+    libri, noise, metadata = trees
+    librimix.create_librimix(libri, metadata[2], tmp_path / "out", 2, subsets=("dev",), wham_dir=noise, workers=1)
+    folder = librimix.librimix_root(tmp_path / "out", 2, 8000, "min") / "dev"
+    first = sorted((folder / "mix_both").iterdir())[0]
+    first.unlink()
+    librimix.create_librimix(libri, metadata[2], tmp_path / "out", 2, subsets=("dev",), wham_dir=noise, workers=1)
+    assert not first.exists()  # kept as finished: done.json says so
+    (folder / "done.json").unlink()
+    librimix.create_librimix(libri, metadata[2], tmp_path / "out", 2, subsets=("dev",), wham_dir=noise, workers=1)
+    assert first.exists()
+
+
+def test_the_clean_task_alone_needs_no_noise(trees, tmp_path):
+    libri, _, metadata = trees
+    csvs = librimix.create_librimix(libri, metadata[2], tmp_path / "out", 2, subsets=("test",), workers=1)
+    folder = librimix.librimix_root(tmp_path / "out", 2, 8000, "min") / "test"
+    assert sorted(p.name for p in folder.iterdir()) == ["done.json", "mix_clean", "s1", "s2"]
+    assert csvs["test"].name == "mixture_test_mix_clean.csv"
+
+
+def test_a_wrong_librispeech_folder_says_what_was_expected(trees, tmp_path):
+    libri, noise, metadata = trees
+    with pytest.raises(FileNotFoundError, match=r"dev-clean has no dev-clean/: expected LibriSpeech/dev-clean/<speaker>/<chapter>"):
+        librimix.create_librimix(libri / "dev-clean", metadata[2], tmp_path / "out", 2, workers=1)
+    flat = tmp_path / "flat" / "dev-clean"
+    flat.mkdir(parents=True)
+    sf.write(flat / "84-121-0000.flac", np.zeros(1600), 16000)
+    with pytest.raises(FileNotFoundError, match=r"has no <speaker>/<chapter>/\*\.flac: not LibriSpeech's layout"):
+        librimix.check_librispeech(flat.parent, ["dev-clean"])
+    with pytest.raises(FileNotFoundError, match="No LibriSpeech folder"):
+        librimix.check_librispeech(tmp_path / "nowhere", ["dev-clean"])
+
+
+def test_metadata_naming_a_missing_file_or_lacking_columns_is_refused(trees, tmp_path):
+    libri, noise, metadata = trees
+    bad = tmp_path / "meta"
+    bad.mkdir()
+    text = (metadata[2] / "libri2mix_dev.csv").read_text().replace("dev-clean/84/", "dev-clean/9999/", 1)
+    (bad / "libri2mix_dev.csv").write_text(text)
+    with pytest.raises(FileNotFoundError, match=r"libri2mix_dev.csv, mixture .*: .*9999.* does not exist \(the source_\d_path under --librispeech_dir\)"):
+        librimix.create_librimix(libri, bad, tmp_path / "out", 2, subsets=("dev",), wham_dir=noise, workers=1)
+    with pytest.raises(ValueError, match=r"not LibriMix metadata for 3 speakers: missing columns \['source_3_path', 'source_3_gain'\]"):
+        librimix.read_metadata(metadata[2] / "libri2mix_dev.csv", 3, libri, noise)
+    with pytest.raises(ValueError, match="LibriMix comes at"):
+        librimix.create_librimix(libri, metadata[2], tmp_path / "out", 2, sample_rate=44100)
+
+
+def test_fake_tree_has_librispeechs_layout_and_disjoint_speakers(trees):
+    libri, _, _ = trees
+    assert librimix.check_librispeech(libri, list(LIBRI_SPEAKERS)) == libri
+    assert (libri / "SPEAKERS.TXT").is_file() and list(libri.glob("dev-clean/84/*/84-*.trans.txt"))
+    by_subset = {s: {p.name for p in (libri / s).iterdir()} for s in LIBRI_SPEAKERS}
+    assert not (by_subset["train-clean-100"] & (by_subset["dev-clean"] | by_subset["test-clean"]))
+
+
+def test_librispeech_download_from_a_file_url_checks_its_md5_and_unpacks(trees, tmp_path, monkeypatch):
+    import tarfile
+
+    libri, _, _ = trees
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    with tarfile.open(mirror / "dev-clean.tar.gz", "w:gz") as tar:
+        tar.add(libri / "dev-clean", arcname="LibriSpeech/dev-clean")
+    md5 = hashlib.md5((mirror / "dev-clean.tar.gz").read_bytes()).hexdigest()
+    monkeypatch.setitem(librimix.LIBRISPEECH_MD5, "dev-clean", md5)
+    root = librimix.fetch_librispeech(tmp_path / "work", ["dev-clean"], base_url=mirror.as_uri())
+    assert sorted(p.name for p in (root / "dev-clean").iterdir() if p.is_dir()) == sorted(map(str, LIBRI_SPEAKERS["dev-clean"]))
+    assert librimix.fetch_librispeech(tmp_path / "work", ["dev-clean"], base_url="file:///nowhere") == root  # done: not fetched again
+
+
+def test_an_interrupted_download_resumes_and_a_wrong_checksum_is_an_error(tmp_path):
+    payload = np.random.default_rng(0).bytes(300_000)
+    source = tmp_path / "archive.bin"
+    source.write_bytes(payload)
+    target = tmp_path / "got" / "archive.bin"
+    target.parent.mkdir()
+    partial = target.with_name(target.name + ".part")
+    partial.write_bytes(payload[:123_456])  # what a killed download left
+    md5 = hashlib.md5(payload).hexdigest()
+    assert external.download([source.as_uri()], target, md5) == target
+    assert target.read_bytes() == payload and not partial.exists()
+    other = tmp_path / "other.bin"
+    with pytest.raises(RuntimeError, match=r"Could not download other.bin: .*md5 is not the expected 0{32}"):
+        external.download([source.as_uri()], other, "0" * 32)
+    assert not other.exists() and not Path(str(other) + ".part").exists()
+    with pytest.raises(RuntimeError, match="Could not download"):
+        external.download([(tmp_path / "missing.bin").as_uri()], tmp_path / "missing.bin")
+
+
+def test_the_recipes_dataset_reads_librimix_and_names_its_mixtures(trees, tmp_path):
+    from asteroid_deepmask.data.datasets import check_json_dir, make_dataset
+
+    libri, noise, metadata = trees
+    csvs = librimix.create_librimix(libri, metadata[3], tmp_path / "out", 3, 16000, subsets=("dev",), wham_dir=noise, workers=1)
+    check_json_dir(csvs["dev"].parent, "validation")
+    dataset = make_dataset({"dataset": "librimix", "task": "sep_noisy", "sample_rate": 16000, "n_src": 3}, csvs["dev"].parent, None)
+    mixture, sources = dataset[0]
+    assert sources.shape == (3, mixture.shape[0]) and Path(dataset.mix[0][0]).parent.name == "mix_both"
+    assert dataset.mix[0][1] == mixture.shape[0]
+
+
+def test_the_official_metadata_is_taken_from_the_repositorys_zip(trees, tmp_path):
+    import zipfile
+
+    _, _, metadata = trees
+    archive = tmp_path / "LibriMix-master.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for csv_file in metadata[3].glob("*.csv"):
+            zf.write(csv_file, f"LibriMix-master/metadata/Libri3Mix/{csv_file.name}")
+        zf.writestr("LibriMix-master/README.md", "LibriMix")
+    folder = librimix.fetch_librimix_metadata(tmp_path / "work", 3, archive.as_uri())
+    assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in metadata[3].glob("*.csv"))
+    assert librimix.fetch_librimix_metadata(tmp_path / "work", 3, "file:///nowhere.zip") == folder  # kept
+    assert librimix.fetch_librimix_metadata(tmp_path / "work", 3, str(metadata[3])) == metadata[3]  # a folder: used as is
+    with pytest.raises(FileNotFoundError, match="has no metadata/Libri2Mix/\\*.csv: not the LibriMix repository"):
+        librimix.fetch_librimix_metadata(tmp_path / "work2", 2, archive.as_uri())
