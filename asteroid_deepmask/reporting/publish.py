@@ -45,8 +45,7 @@ def publish(exp_dir, name: str, out_dir, notes: str = None, hub_layout: bool = F
     card = [
         "---",
         "library_name: asteroid",
-        # Weights trained on GPL audio: the licence question is stated in the card, not settled by a tag.
-        "license: other" if voices else "license: mit",
+        f"license: {_licence_tag(conf, voices)}",
         "tags: [asteroid, audio, speech-separation, asteroid-deepmask, " + type(model).__name__ + "]",
         "---",
         "",
@@ -103,6 +102,19 @@ def _voices_corpus(corpus: dict):
     return {"dir": marker.parent, **json.loads(marker.read_text())} if marker and marker.is_file() else None
 
 
+def _trained_on_librimix(data: dict) -> bool:
+    return "librimix" in (data.get("dataset"), data.get("fixed_sets") if data.get("dataset") == "speakers" else None)
+
+
+def _licence_tag(conf: dict, voices) -> str:
+    """The card's licence tag: that of the training audio where it binds the weights."""
+    if voices:  # weights trained on GPL audio: the question is stated in the card, not settled by a tag
+        return "other"
+    if _trained_on_librimix(conf["data"]):  # LibriSpeech CC BY 4.0; WHAM! noise CC BY-NC 4.0
+        return "cc-by-nc-4.0" if conf["data"].get("task") == "sep_noisy" else "cc-by-4.0"
+    return "mit"
+
+
 def _description(class_name: str, conf: dict, voices) -> str:
     n_src, rate = conf["data"]["n_src"], conf["data"]["sample_rate"]
     if voices:
@@ -113,7 +125,7 @@ def _description(class_name: str, conf: dict, voices) -> str:
                 "minutes, many languages, few English speakers): expect it to work less well on far-field, noisy "
                 "or very different recordings.")
     data = conf["data"]
-    if "librimix" in (data.get("dataset"), data.get("fixed_sets") if data.get("dataset") == "speakers" else None):
+    if _trained_on_librimix(data):
         dynamic = data.get("dataset") == "speakers"
         noisy = data.get("task") == "sep_noisy"
         return (f"A `{class_name}` from asteroid-deepmask, trained with the LibriMix recipe (`egs/librimix`, task "

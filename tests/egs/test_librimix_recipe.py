@@ -66,6 +66,7 @@ def test_both_training_modes_run_end_to_end_and_share_dev_and_test(trees, tmp_pa
     card = next((dynamic / "exp" / (suffix + "_dm") / "publish").glob("*.md")).read_text()
     assert f"Libri{n_src}Mix at {int(rate) // 1000} kHz" in card and "CC BY 4.0" in card
     assert ("CC BY-NC 4.0" in card) == (task == "sep_noisy")
+    assert f"license: {'cc-by-nc-4.0' if task == 'sep_noisy' else 'cc-by-4.0'}" in card
 
 
 def test_dynamic_mixing_draws_distinct_training_speakers_only(trees, tmp_path):
