@@ -6,6 +6,7 @@ complete by a json file written last (:func:`mark_complete`); :func:`completed` 
 says whether the folder is complete with the settings asked for, else refuses or redoes it.
 """
 import csv
+import hashlib
 import json
 import os
 import shutil
@@ -19,6 +20,15 @@ import soxr
 
 AUDIO_SUFFIXES = tuple("." + ext.lower() for ext in sf.available_formats()) + (".opus",)
 DONE = "done.json"  # written last in a finished folder whose settings need no check: a folder without it is redone
+
+
+def file_digest(path, algorithm: str) -> str:
+    """The hex digest (``"md5"``, ``"sha1"``, ...) of a file, read in 1 MiB blocks."""
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def live_channel(wav: np.ndarray) -> np.ndarray:

@@ -1,7 +1,6 @@
 """External programs the package runs (apt-get, a C compiler, sph2pipe, the WHAMR! scripts,
 recipe scripts): a failure becomes a one-line error that says what failed and what to do, not a
 ``CalledProcessError`` traceback. And downloads: the first URL that answers, resumable, checked against its md5."""
-import hashlib
 import logging
 import os
 import shutil
@@ -11,6 +10,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Optional, Sequence
+
+from ..io import file_digest
 
 log = logging.getLogger(__name__)
 
@@ -77,14 +78,6 @@ def _open_from(url: str, offset: int):
     return response, offset > 0 and getattr(response, "status", 200) == 206
 
 
-def _md5(path: Path) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def download(urls: Sequence[str], target: Path, md5: Optional[str] = None) -> Path:
     """Fetch the first of ``urls`` that answers to ``target``; keep an existing file.
 
@@ -107,7 +100,7 @@ def download(urls: Sequence[str], target: Path, md5: Optional[str] = None) -> Pa
         except OSError as error:  # URLError and HTTPError are OSErrors
             errors.append(f"{url}: {error}")
             continue
-        if md5 and _md5(partial) != md5:
+        if md5 and file_digest(partial, "md5") != md5:
             partial.unlink()
             errors.append(f"{url}: the file's md5 is not the expected {md5} (removed; run again to download it anew)")
             continue

@@ -13,7 +13,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from tqdm import tqdm
 
-from ...io import completed, mark_complete, write_csv_atomic, write_wav_atomic
+from ...io import completed, file_digest, mark_complete, write_csv_atomic, write_wav_atomic
 from ...layout import SPLITS
 from .audio import PITCH_SECONDS, VOICES_FORMAT, estimate_sex, loud_f0, process_file, processing_settings
 from .debs import deb_field, fetch_debs, unpack_deb
@@ -44,14 +44,6 @@ def _clip_name(path: str) -> str:
 def _write_csv(path: Path, rows: Sequence[dict], columns: Sequence[str]) -> None:
     """``rows`` (dicts) as a csv of ``columns``; other keys are left out, missing ones empty."""
     write_csv_atomic(path, columns, [[row.get(column, "") for column in columns] for row in rows])
-
-
-def _sha1(path: Path) -> str:
-    digest = hashlib.sha1()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _process_package(package: str, version: str, root: Path, picks: List[Tuple[str, Pick]], out_dir: Path,
@@ -137,7 +129,7 @@ def build_voices_corpus(out_dir, debs_dir=None, seed: int = 0, sample_rate: int 
         excluded += [{"package": package, "path": rel, "reason": s.reason, "detail": s.detail} for rel, s in skipped]
         unique = []
         for rel, pick in picked:  # byte-identical files: the first in (allow-list, path) order stays
-            digest = _sha1(roots[package] / rel)
+            digest = file_digest(roots[package] / rel, "sha1")
             if digest in seen:
                 excluded.append({"package": package, "path": rel, "reason": "duplicate", "detail": seen[digest]})
             else:
