@@ -5,7 +5,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from fakes import TOY_TRAIN_ARGS, write_fake_wsj0, write_speakers
+from fakes import (
+    TOY_TRAIN_ARGS, write_fake_librimix_metadata, write_fake_librispeech, write_fake_wham_noise, write_fake_wsj0,
+    write_speakers,
+)  # fmt: skip
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,6 +36,15 @@ def speaker_cache(tmp_path, monkeypatch):
 def speakers_root(tmp_path_factory):
     """Toy speaker folders (fakes.write_speakers): every rate and format, an empty channel."""
     return write_speakers(tmp_path_factory.mktemp("speakers") / "voices")
+
+
+@pytest.fixture(scope="session")
+def librimix_trees(tmp_path_factory):
+    """Fake LibriSpeech and WHAM! noise trees, and official-column Libri2Mix / Libri3Mix metadata: (libri, noise, {n: folder})."""
+    root = tmp_path_factory.mktemp("librimix")
+    libri, noise = write_fake_librispeech(root), write_fake_wham_noise(root)
+    metadata = {n: write_fake_librimix_metadata(root / "metadata" / f"Libri{n}Mix", libri, n) for n in (2, 3)}
+    return libri, noise, metadata
 
 
 @pytest.fixture

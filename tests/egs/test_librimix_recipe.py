@@ -9,17 +9,14 @@ import pytest
 import torch
 import yaml
 
-from fakes import LIBRI_SPEAKERS, TOY_TRAIN_ARGS, write_fake_librimix_metadata, write_fake_librispeech, write_fake_wham_noise
+from fakes import LIBRI_SPEAKERS, TOY_TRAIN_ARGS
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def trees(tmp_path_factory):
-    root = tmp_path_factory.mktemp("librimix_trees")
-    libri, noise = write_fake_librispeech(root), write_fake_wham_noise(root)
-    metadata = {n: write_fake_librimix_metadata(root / "metadata" / f"Libri{n}Mix", libri, n) for n in (2, 3)}
-    return libri, noise, metadata
+@pytest.fixture
+def trees(librimix_trees):
+    return librimix_trees
 
 
 def _run(tmp_path, trees, *args, name="run"):

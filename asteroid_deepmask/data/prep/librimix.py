@@ -205,15 +205,17 @@ def create_librimix(
 
 def _write_asteroid_metadata(rows, folder: Path, metadata_dir: Path, subset: str, n_src: int, tasks) -> None:
     """``mixture_{subset}_mix_{task}.csv`` as the official script writes them (what Asteroid's ``LibriMix`` reads)."""
+    # Every task's mixture of a row has the same length: read it once.
+    lengths = [sf.info(str(folder / "mix_clean" / f"{row['mixture_ID']}.wav")).frames for row in rows]
     for task in tasks:
         n_sources = 1 if task == "single" else n_src
         header = ["mixture_ID", "mixture_path"] + [f"source_{k}_path" for k in range(1, n_sources + 1)]
         header += ["noise_path"] if task != "clean" else []
         lines = []
-        for row in rows:
+        for row, length in zip(rows, lengths):
             name = f"{row['mixture_ID']}.wav"
             mixture = folder / f"mix_{task}" / name
             line = [row["mixture_ID"], str(mixture.resolve())] + [str((folder / f"s{k}" / name).resolve()) for k in range(1, n_sources + 1)]
             line += [str((folder / "noise" / name).resolve())] if task != "clean" else []
-            lines.append(line + [sf.info(str(mixture)).frames])
+            lines.append(line + [length])
         write_csv_atomic(metadata_dir / f"mixture_{subset}_mix_{task}.csv", header + ["length"], lines)

@@ -11,15 +11,12 @@ import soxr
 import torch
 
 from asteroid_deepmask.data.prep import external, librimix
-from fakes import LIBRI_SPEAKERS, write_fake_librimix_metadata, write_fake_librispeech, write_fake_wham_noise
+from fakes import LIBRI_SPEAKERS
 
 
-@pytest.fixture(scope="module")
-def trees(tmp_path_factory):
-    root = tmp_path_factory.mktemp("librimix")
-    libri, noise = write_fake_librispeech(root), write_fake_wham_noise(root)
-    metadata = {n: write_fake_librimix_metadata(root / "metadata" / f"Libri{n}Mix", libri, n) for n in (2, 3)}
-    return libri, noise, metadata
+@pytest.fixture
+def trees(librimix_trees):
+    return librimix_trees
 
 
 def _expected(libri, noise, row, n_src, rate, mode):
