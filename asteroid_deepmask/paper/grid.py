@@ -14,17 +14,17 @@ from typing import List, Optional, Sequence
 from ..engine.conf import recipe_conf
 from ..models import DeepMaskBaseModel
 from ..tools.complexity import count_complexity
-from .runs import run_unless_done, train_command
+from .runs import experiment_overrides, run_unless_done, train_command
 from .tables import PAPER_GRID, GridRow
 
 log = logging.getLogger(__name__)
 
 # Per recipe: its shipped conf, speakers, the json metadata of its data stage under the data root
-# (what ``run.sh --stage 2`` writes under its ``--data_root``), and the overrides its run.sh adds.
+# (what ``run.sh --stage 2`` writes under its ``--data_root``), and the conf keys its run.sh sets.
 RECIPES = {
-    "wsj0-2mix": ("wsj0-2mix", 2, "json/2speakers/wav8k/min", ()),
-    "wsj0-3mix": ("wsj0-2mix", 3, "json/3speakers/wav8k/min", ()),
-    "whamr": ("whamr", 2, "json/whamr", ("--targets", "reverberant")),
+    "wsj0-2mix": ("wsj0-2mix", 2, "json/2speakers/wav8k/min", {}),
+    "wsj0-3mix": ("wsj0-2mix", 3, "json/3speakers/wav8k/min", {}),
+    "whamr": ("whamr", 2, "json/whamr", {"targets": "reverberant"}),
 }
 
 
@@ -37,12 +37,8 @@ def select_rows(tables: Sequence[str], recipes: Optional[Sequence[str]] = None) 
 
 def row_overrides(row: GridRow, data_root, extra: Sequence[str] = ()) -> List[str]:
     """The ``--key value`` overrides of the recipe's conf that make one row's experiment."""
-    _, n_src, json_split, recipe_extra = RECIPES[row.recipe]
-    split = Path(data_root) / json_split
-    overrides = [arg for key, value in row.args.items() for arg in (f"--{key}", value)]
-    overrides += ["--n_src", str(n_src), *recipe_extra]
-    overrides += ["--train_dir", str(split / "tr"), "--valid_dir", str(split / "cv"), "--test_dir", str(split / "tt")]
-    return overrides + list(extra)
+    _, n_src, json_split, recipe_options = RECIPES[row.recipe]
+    return experiment_overrides({**row.args, "n_src": n_src, **recipe_options}, Path(data_root) / json_split, extra)
 
 
 def row_dir(row: GridRow, exp_root) -> Path:

@@ -7,9 +7,17 @@ import logging
 import shlex
 import time
 from pathlib import Path
-from typing import Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 log = logging.getLogger(__name__)
+
+
+def experiment_overrides(options: dict, split, extra: Sequence[str] = ()) -> List[str]:
+    """``--key value`` overrides: ``options``, then the tr/cv/tt json folders of ``split``, then ``extra``."""
+    split = Path(split)
+    overrides = [arg for key, value in options.items() for arg in (f"--{key}", str(value))]
+    overrides += ["--train_dir", str(split / "tr"), "--valid_dir", str(split / "cv"), "--test_dir", str(split / "tt")]
+    return overrides + list(extra)
 
 
 def train_command(conf_path, exp_dir, overrides: Sequence[str]) -> str:

@@ -20,7 +20,7 @@ from typing import Dict, List, Optional, Sequence
 from ..engine.conf import recipe_conf
 from ..models import DeepMaskBaseModel
 from ..tools.complexity import count_complexity
-from .runs import run_unless_done, train_command
+from .runs import experiment_overrides, run_unless_done, train_command
 from .tables import CLAIMS
 
 log = logging.getLogger(__name__)
@@ -102,11 +102,8 @@ def run_dir(exp_root, row: StudyRow, seed: int) -> Path:
 
 def run_overrides(row: StudyRow, seed: int, json_dir, budget: StudyBudget) -> List[str]:
     """The demo conf's ``--key value`` overrides of one row and seed (what run.sh stages 3-4 pass)."""
-    split = Path(json_dir) / f"{row.n_src}speakers" / "wav8k" / "min"
-    overrides = [arg for key, value in row.args.items() for arg in (f"--{key}", value)]
-    overrides += ["--n_src", str(row.n_src), "--seed", str(seed), "--max_epochs", str(budget.epochs)]
-    overrides += ["--train_dir", str(split / "tr"), "--valid_dir", str(split / "cv"), "--test_dir", str(split / "tt")]
-    return overrides + budget.train_args()
+    options = {**row.args, "n_src": row.n_src, "seed": seed, "max_epochs": budget.epochs}
+    return experiment_overrides(options, Path(json_dir) / f"{row.n_src}speakers" / "wav8k" / "min", budget.train_args())
 
 
 def run_study(rows: Sequence[StudyRow], seeds: Sequence[int], exp_root, json_dir, budget: StudyBudget = StudyBudget(),
