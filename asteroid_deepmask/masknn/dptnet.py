@@ -8,6 +8,7 @@ from asteroid.dsp.overlap_add import DualPathProcessing
 from asteroid.masknn import norms
 from asteroid.masknn.attention import ImprovedTransformedLayer
 
+from .head import chunk
 from .maskers import DeepMaskMasker, OverseparationMasker
 
 
@@ -54,7 +55,7 @@ class DPTransformerTrunk(nn.Module):
         self.feature_chan = ceil(in_chan / n_heads) * n_heads  # attention needs a multiple of n_heads
         self.input_layer = nn.Linear(in_chan, self.feature_chan) if in_chan % n_heads else None
         self.in_norm = norms.get(norm_type)(self.feature_chan)
-        self.ola = DualPathProcessing(chunk_size, hop_size)
+        self.ola = DualPathProcessing(chunk_size, hop_size)  # its intra/inter reshapes
         self.layers = nn.ModuleList(
             nn.ModuleList(
                 [
@@ -69,7 +70,7 @@ class DPTransformerTrunk(nn.Module):
         """``(batch, in_chan, frames)`` -> ``(batch, feature_chan, chunk_size, n_chunks)``."""
         if self.input_layer is not None:
             mixture_w = self.input_layer(mixture_w.transpose(1, 2)).transpose(1, 2)
-        chunks = self.ola.unfold(self.in_norm(mixture_w))
+        chunks = chunk(self.in_norm(mixture_w), self.chunk_size, self.hop_size)  # = self.ola.unfold, exportable
         for intra, inter in self.layers:
             chunks = self.ola.inter_process(self.ola.intra_process(chunks, intra), inter)
         return chunks

@@ -17,36 +17,47 @@ from asteroid.masknn import activations
 from asteroid.utils.generic_utils import has_arg
 
 
+def _n_chunks(n_frames: int, chunk_size: int, hop_size: int) -> int:
+    """Chunks of :func:`chunk` for ``n_frames`` frames (padding ``chunk_size`` on both sides)."""
+    return (n_frames + chunk_size) // hop_size + 1
+
+
 def chunk(x: torch.Tensor, chunk_size: int, hop_size: int) -> torch.Tensor:
     """Split ``(batch, chan, frames)`` into overlapping chunks ``(batch, chan, chunk_size, n_chunks)``.
 
-    Pads by ``chunk_size`` on both sides, exactly as Asteroid's ``DPRNN`` does.
+    Pads by ``chunk_size`` on both sides, exactly as Asteroid's ``DPRNN`` (``F.unfold``) does. Written
+    with pads, reshapes and slices rather than ``F.unfold`` so that the same code exports to ONNX
+    (which has no ``im2col`` / ``col2im`` at a dynamic length): the frames are cut into blocks of
+    ``hop_size``, and chunk ``s`` is blocks ``s .. s + r - 1`` (``r = ceil(chunk_size / hop_size)``).
     """
-    batch, chan, _ = x.shape
-    chunks = torch.nn.functional.unfold(
-        x.unsqueeze(-1),
-        kernel_size=(chunk_size, 1),
-        padding=(chunk_size, 0),
-        stride=(hop_size, 1),
-    )
-    return chunks.reshape(batch, chan, chunk_size, -1)
+    batch, chan, n_frames = x.shape
+    n_chunks = _n_chunks(n_frames, chunk_size, hop_size)
+    per_chunk = -(-chunk_size // hop_size)
+    n_blocks = n_chunks + per_chunk - 1
+    padded = F.pad(x, (chunk_size, n_blocks * hop_size - n_frames - chunk_size))
+    blocks = padded.reshape(batch, chan, n_blocks, hop_size)
+    chunks = torch.cat([blocks[:, :, j : j + n_chunks] for j in range(per_chunk)], dim=-1)
+    return chunks[..., :chunk_size].transpose(2, 3)
 
 
 def overlap_add(x: torch.Tensor, n_frames: int, chunk_size: int, hop_size: int) -> torch.Tensor:
     """Inverse of :func:`chunk`: ``(batch, chan, chunk_size, n_chunks)`` -> ``(batch, chan, n_frames)``.
 
-    Overlapping chunks are summed without normalisation, as in Asteroid's ``DPRNN``
-    (``asteroid.dsp.DualPathProcessing.fold`` divides by the overlap, so it is not used).
+    Overlapping chunks are summed without normalisation, as in Asteroid's ``DPRNN`` (``F.fold``;
+    ``asteroid.dsp.DualPathProcessing.fold`` divides by the overlap, so it is not used). The
+    ``hop_size`` blocks of each chunk are shifted into place and summed: the same sums as
+    ``F.fold``, in a form that exports to ONNX.
     """
     batch, chan, _, n_chunks = x.shape
-    frames = torch.nn.functional.fold(
-        x.reshape(batch, chan * chunk_size, n_chunks),
-        (n_frames, 1),
-        kernel_size=(chunk_size, 1),
-        padding=(chunk_size, 0),
-        stride=(hop_size, 1),
-    )
-    return frames.reshape(batch, chan, n_frames)
+    per_chunk = -(-chunk_size // hop_size)
+    n_blocks = n_chunks + per_chunk - 1
+    x = F.pad(x.transpose(2, 3), (0, per_chunk * hop_size - chunk_size))  # (batch, chan, n_chunks, r * hop)
+    frames = None
+    for j in range(per_chunk):
+        block = F.pad(x[..., j * hop_size : (j + 1) * hop_size], (0, 0, j, per_chunk - 1 - j))
+        frames = block if frames is None else frames + block
+    frames = frames.reshape(batch, chan, n_blocks * hop_size)
+    return frames[..., chunk_size : chunk_size + n_frames]
 
 
 def make_activation(name: str) -> nn.Module:

@@ -108,3 +108,20 @@ def test_fused_head_computes_the_papers_head_up_to_rounding(kwargs):
     grad_reference = torch.autograd.grad(reference.square().sum(), chunks)[0]
     torch.testing.assert_close(fused, reference, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(grad_fused, grad_reference, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("chunk_size, hop_size", [(100, 50), (20, 10), (7, 3), (10, 10), (5, 1), (4, 2)])
+@pytest.mark.parametrize("n_frames", [1, 3, 17, 250])
+def test_chunk_and_overlap_add_equal_asteroids_unfold_and_fold(chunk_size, hop_size, n_frames):
+    """The exportable chunking (pads, reshapes, slices) is Asteroid's DPRNN's F.unfold / F.fold."""
+    from asteroid_deepmask.masknn.head import chunk, overlap_add
+
+    x = torch.randn(2, 3, n_frames)
+    expected = torch.nn.functional.unfold(x.unsqueeze(-1), (chunk_size, 1), padding=(chunk_size, 0), stride=(hop_size, 1))
+    chunks = chunk(x, chunk_size, hop_size)
+    torch.testing.assert_close(chunks, expected.reshape(2, 3, chunk_size, -1), rtol=0, atol=0)
+    y = torch.randn_like(chunks)
+    folded = torch.nn.functional.fold(
+        y.reshape(2, 3 * chunk_size, -1), (n_frames, 1), (chunk_size, 1), padding=(chunk_size, 0), stride=(hop_size, 1)
+    )
+    torch.testing.assert_close(overlap_add(y, n_frames, chunk_size, hop_size), folded.reshape(2, 3, n_frames))
