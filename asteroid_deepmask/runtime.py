@@ -137,3 +137,21 @@ def setup(reexec_argv: Optional[list] = None, environ: Mapping[str, str] = os.en
     message = f"CPU runtime: {allocator}" + (f", {threads} torch threads" if threads else "")
     log.info(message)
     return message
+
+
+def cpu_autocast_error(dtype, backward: bool = False) -> Optional[str]:
+    """Why this CPU cannot autocast an LSTM (a bidirectional one, as the models have) to ``dtype``,
+    or ``None`` where it can. oneDNN refuses bf16/fp16 LSTMs, with an obscure error at the first
+    call, on CPUs without bf16/fp16 instructions (e.g. AVX2-only ones); ``backward`` also tries
+    the gradient, which training needs."""
+    import torch
+
+    lstm = torch.nn.LSTM(4, 4, bidirectional=True)
+    try:
+        with torch.autocast("cpu", dtype=dtype), torch.set_grad_enabled(backward):
+            output, _ = lstm(torch.zeros(3, 2, 4))
+            if backward:
+                output.sum().backward()
+    except RuntimeError as error:
+        return str(error).splitlines()[0]
+    return None

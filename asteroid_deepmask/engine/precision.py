@@ -1,6 +1,8 @@
 """Training precision: what this machine can autocast to, and what ``precision: auto`` means here."""
 import torch
 
+from ..runtime import cpu_autocast_error
+
 # The benchmarks' precisions: fp32, and autocast to bf16 / fp16 as Lightning's "bf16-mixed" / "16-mixed".
 AUTOCAST_DTYPES = {"32": None, "bf16": torch.bfloat16, "16": torch.float16}
 MIXED_PRECISIONS = {"bf16-mixed": "bf16", "16-mixed": "16"}  # Lightning's names -> the short ones
@@ -15,15 +17,10 @@ def check_cpu_precision(precision: str) -> None:
     dtype = AUTOCAST_DTYPES.get(MIXED_PRECISIONS.get(str(precision), str(precision)))
     if dtype is None:
         return
-    lstm = torch.nn.LSTM(4, 4, bidirectional=True)
-    try:
-        with torch.autocast("cpu", dtype=dtype):
-            output, _ = lstm(torch.zeros(3, 2, 4))
-            output.sum().backward()
-    except RuntimeError as error:
-        first_line = str(error).splitlines()[0]
+    error = cpu_autocast_error(dtype, backward=True)
+    if error is not None:
         raise ValueError(
-            f"Precision {precision!r} on CPU: this CPU cannot run the LSTMs in {dtype} ({first_line}). "
+            f"Precision {precision!r} on CPU: this CPU cannot run the LSTMs in {dtype} ({error}). "
             "Use precision 32-true on CPU; mixed precision is meant for GPUs (bf16-mixed on Ampere or newer)."
         ) from None
 
