@@ -17,10 +17,10 @@ from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
 import numpy as np
 import soundfile as sf
 import soxr
-import torch
 from tqdm import tqdm
 
 from .data.io import atomic_path
+from .deploy.backends import Separator, load_separator
 
 log = logging.getLogger(__name__)
 
@@ -116,28 +116,35 @@ def open_input(path, sample_rate: int, resample: bool = True, channels: str = "d
     return AudioInput(path, info.samplerate, sample_rate, info.frames, 1 if downmix else info.channels, downmix)
 
 
-def separate_long(model, audio: np.ndarray, chunk_seconds: Optional[float] = 8.0, hop_seconds: Optional[float] = None, device="cpu") -> np.ndarray:
+def separate_long(
+    model, audio: np.ndarray, chunk_seconds: Optional[float] = 8.0, hop_seconds: Optional[float] = None, device="cpu",
+    backend: str = "torch", precision: str = "fp32",
+) -> np.ndarray:  # fmt: skip
     """Separate (channels, time) audio into (channels, n_src, time): ``separate_stream`` on one block."""
-    return np.concatenate(list(separate_stream(model, [audio], chunk_seconds, hop_seconds, device)), axis=-1)
+    return np.concatenate(list(separate_stream(model, [audio], chunk_seconds, hop_seconds, device, backend, precision)), axis=-1)
 
 
-@torch.inference_mode()
 def separate_stream(
-    model, blocks: Iterable[np.ndarray], chunk_seconds: Optional[float] = 8.0, hop_seconds: Optional[float] = None, device="cpu"
-) -> Iterator[np.ndarray]:
+    model, blocks: Iterable[np.ndarray], chunk_seconds: Optional[float] = 8.0, hop_seconds: Optional[float] = None, device="cpu",
+    backend: str = "torch", precision: str = "fp32",
+) -> Iterator[np.ndarray]:  # fmt: skip
     """Separate a stream of (channels, time) blocks, yielding (channels, n_src, time) output as soon
     as it is final. The model sees chunks of ``chunk_seconds`` every ``hop_seconds`` (default: a
     chunk less 1 s, or half a chunk if that is more); chunks are crossfaded linearly over their overlap, after
     each chunk's sources are put in the order that best matches the previous chunk on the overlap.
-    Input no longer than a chunk, or ``chunk_seconds=None``, is separated in one pass."""
+    Input no longer than a chunk, or ``chunk_seconds=None``, is separated in one pass.
 
-    def run(chunk):
-        return model(torch.from_numpy(np.ascontiguousarray(chunk)).to(device)).cpu().numpy()
+    ``model``: a model, anything :func:`~asteroid_deepmask.deploy.load_separator` loads (a shipped
+    name, a file, a URL, a Hugging Face id, an exported ``.onnx``), or a loaded
+    :class:`~asteroid_deepmask.deploy.Separator`; it runs on ``backend`` (``torch`` or
+    ``onnxruntime``) in ``precision`` (``fp32``, ``bf16``, ``int8``)."""
+    separator = load_separator(model, backend, precision, device)
+    run = separator  # (channels, time) -> (channels, n_src, time): the channels are the batch
 
     if chunk_seconds is None:
         yield run(np.concatenate(list(blocks), axis=-1))
         return
-    sample_rate = int(model.sample_rate)
+    sample_rate = separator.sample_rate
     length = int(chunk_seconds * sample_rate)
     hop = int(hop_seconds * sample_rate) if hop_seconds is not None else max(length // 2, length - sample_rate)
     if not length / 2 <= hop < length:  # the linear crossfade sums to one where at most two chunks meet
@@ -224,33 +231,35 @@ def separate_files(
     hop_seconds: Optional[float] = None,
     force: bool = False,
     device="cpu",
+    backend: str = "torch",
+    precision: str = "fp32",
 ) -> List[SeparationResult]:
     """Separate every input to ``out_dir/{stem}_s{k}.wav`` at the input's rate. A failing input is
-    recorded in its result and the others go on; existing outputs are kept unless ``force``."""
+    recorded in its result and the others go on; existing outputs are kept unless ``force``.
+    ``model``, ``backend`` and ``precision`` as in :func:`separate_stream`."""
     out_dir = check_writable(out_dir)
     inputs = list(inputs)
-    model = model.eval().to(device)
-    kernel = int(model.encoder.filterbank.kernel_size)
+    separator = load_separator(model, backend, precision, device)
     results = []
     for path, stem in tqdm(inputs, desc="separate", unit="file"):
-        targets = output_paths(out_dir, stem, model.masker.n_src)
+        targets = output_paths(out_dir, stem, separator.n_src)
         try:
             existing = [str(t) for t in targets if t.exists()]
             if existing and not force:
                 raise InputError(f"{existing[0]} exists: pass --force to overwrite it.")
-            audio_input = open_input(path, int(model.sample_rate), resample, channels, min_samples=kernel)
-            write_separated(model, audio_input, targets, chunk_seconds, hop_seconds, device)
+            audio_input = open_input(path, separator.sample_rate, resample, channels, min_samples=separator.min_samples)
+            write_separated(separator, audio_input, targets, chunk_seconds, hop_seconds)
             results.append(SeparationResult(path, targets))
         except (InputError, OSError) as err:
             results.append(SeparationResult(path, [], str(err)))
     return results
 
 
-def write_separated(model, audio_input: AudioInput, targets: List[Path], chunk_seconds, hop_seconds, device) -> None:
-    """Stream ``audio_input`` through the model into one file per source at the input's rate and
+def write_separated(separator: Separator, audio_input: AudioInput, targets: List[Path], chunk_seconds, hop_seconds) -> None:
+    """Stream ``audio_input`` through the separator into one file per source at the input's rate and
     length. Outputs are written under temporary names and renamed at the end, so a failure
     leaves no partial file behind."""
-    n_src, channels, rate = model.masker.n_src, audio_input.channels, audio_input.rate
+    n_src, channels, rate = separator.n_src, audio_input.channels, audio_input.rate
     back = None
     if rate != audio_input.sample_rate:
         back = soxr.ResampleStream(audio_input.sample_rate, rate, channels * n_src, dtype="float32")
@@ -275,7 +284,8 @@ def write_separated(model, audio_input: AudioInput, targets: List[Path], chunk_s
                 flat = block.reshape(channels * n_src, -1).T
                 return np.ascontiguousarray(back.resample_chunk(np.ascontiguousarray(flat), last=last).T).reshape(channels, n_src, -1)
 
-            for estimate in separate_stream(model, audio_input.blocks(), chunk_seconds, hop_seconds, device):
+            for estimate in separate_stream(separator, audio_input.blocks(), chunk_seconds, hop_seconds,
+                                            backend=separator.backend, precision=separator.precision):  # fmt: skip
                 write(resample_back(estimate) if back else estimate)
             if back:
                 write(resample_back(np.zeros((channels, n_src, 0), np.float32), last=True))

@@ -1,10 +1,16 @@
-"""Fake corpora and toy settings shared by the data and recipe tests."""
+"""Fake corpora, toy settings and small models shared by the tests."""
 import tarfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
+
+from asteroid_deepmask import (
+    DeepMaskConvTasNet, DeepMaskDPRNNTasNet, DeepMaskDPTNet, OverseparationConvTasNet, OverseparationDPRNNTasNet,
+    OverseparationDPTNet,
+)  # fmt: skip
 
 # A model and corpus small enough for a few seconds of training on two cores.
 TOY_TRAIN_ARGS = (
@@ -176,3 +182,19 @@ def write_fake_librimix_metadata(folder: Path, libri: Path, n_src: int, n_mixtur
         with open(folder / f"libri{n_src}mix_{name}.csv", "w") as handle:
             handle.write(",".join(header) + "\n" + "\n".join(",".join(map(str, r)) for r in rows) + "\n")
     return folder
+
+
+# The six model classes at the sizes of Asteroid's own tests.
+SMALL = {
+    "DPRNNTasNet": dict(n_repeats=2, bn_chan=16, hid_size=4, chunk_size=20, n_filters=32),
+    "ConvTasNet": dict(n_repeats=2, n_blocks=2, bn_chan=16, hid_chan=4, skip_chan=8, n_filters=32),
+    "DPTNet": dict(ff_hid=10, chunk_size=4, n_repeats=2),
+}
+HEADS = {OverseparationDPRNNTasNet: dict(n_outputs=4), DeepMaskDPRNNTasNet: dict(mlp_hidden=8),
+         OverseparationConvTasNet: dict(n_outputs=4), DeepMaskConvTasNet: dict(mlp_hidden=8),
+         OverseparationDPTNet: dict(n_outputs=4), DeepMaskDPTNet: dict(mlp_hidden=8)}  # fmt: skip
+MODELS = [pytest.param(cls, id=cls.__name__) for cls in HEADS]
+
+
+def small(model_class, **kwargs):
+    return model_class(n_src=2, **SMALL[model_class.asteroid_model], **HEADS[model_class], **kwargs)

@@ -3,6 +3,7 @@
 - :mod:`.data`: corpora and metadata (``corpus``, ``voices``, ``wsj0mix-create``, ``metadata``, ...);
 - :mod:`.engine`: one experiment (``train``, ``evaluate``, ``report``, ``publish``);
 - :mod:`.models`: models as they are (``complexity``, ``separate``, ``infer``);
+- :mod:`.deploy`: ``export`` (ONNX, TorchScript);
 - :mod:`.paper`: the paper's experiments (``grid``, ``tables``, ``study``, ``study-report``);
 - :mod:`.bench`: ``benchmark``.
 
@@ -14,9 +15,9 @@ import logging
 import sys
 from typing import List, Optional
 
-from . import bench, data, engine, models, paper
+from . import bench, data, deploy, engine, models, paper
 
-AREAS = (models, bench, data, paper, engine)
+AREAS = (models, deploy, bench, data, paper, engine)
 
 # Commands that run long enough for the CPU runtime set-up (asteroid_deepmask.runtime) to pay.
 LONG_RUNNING = {"train", "evaluate", "separate", "infer"}
@@ -45,7 +46,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         setup(reexec_argv=["-m", "asteroid_deepmask.cli", *sys.argv[1:]] if argv is None else None)
     try:
         args.func(args, extra) if getattr(args, "takes_extra", False) else args.func(args)
-    except (FileNotFoundError, ValueError, RuntimeError) as err:
-        # Bad paths and inputs: the message says what was expected; the traceback helps nobody.
+    except (FileNotFoundError, ValueError, RuntimeError, ImportError) as err:
+        # Bad paths and inputs, a missing optional extra: the message says what was expected; the traceback helps nobody.
         logging.getLogger("asteroid_deepmask").debug("traceback", exc_info=True)
         raise SystemExit(f"error: {err}")

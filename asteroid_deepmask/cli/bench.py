@@ -27,6 +27,15 @@ def register(commands) -> None:
                        help="with --inference: the package's CPU runtime set-up (tuned), plain python, both, or all "
                        "(plain, glibc mallopt alone, tuned)")
     bench.add_argument("--no-separate", action="store_true", help="with --inference: skip the chunked separate cases")
+    bench.add_argument("--deploy", action="store_true",
+                       help="instead: CPU deployment, torch fp32/bf16/int8 and onnxruntime fp32/int8, on the shipped "
+                       "deepmask-voices-2src and the paper-size MLP (L), 4 and 60 s: time, speed ratio to torch fp32, "
+                       "real-time factor, peak memory, output SNR against fp32: 4 and 60 s in one pass, and 60 s in separate's 8 s chunks "
+                       "(--steps rounds; 3x for 4 s)")
+    bench.add_argument("--test-set", action="append", default=[], metavar="NAME=JSON_DIR",
+                       help="with --deploy: also the shipped model's SI-SDRi per case on this wsj0-mix style json "
+                       "folder (mix.json, s1.json, ...); repeat for several (e.g. real=... synthetic=...)")
+    bench.add_argument("--limit", type=int, default=None, help="with --test-set: the first N mixtures only")
     bench.add_argument("--grouping", action="store_true",
                        help="instead: one loss step of dynamic grouping (exact and local search) against fixed grouping "
                        "and Asteroid's MixITLossWrapper, P = 4, 8, 16 and C = 2, 3, and local search's gap to exact")
@@ -56,6 +65,8 @@ def _benchmark(args: argparse.Namespace) -> None:
         print(json.dumps(result, indent=2) if args.json else format_loader_result(result))
     elif args.inference:
         _inference(args)
+    elif args.deploy:
+        _deploy(args)
     else:
         _training(args)
 
@@ -85,6 +96,42 @@ def _inference(args: argparse.Namespace) -> None:
         else:
             rtf, rss = f"{r['rtf']:.3f}", f"{r['peak_rss_mb']:.0f}"
         print(f"| {r['setup']} | {r['case']} | {source} | {r['median_s']:.3f} | {ratios[0]} | {ratios[1]} | {speedup} | {rtf} | {rss} |")
+
+
+def _deploy(args: argparse.Namespace) -> None:
+    from ..tools.bench.deploy import run_deploy_benchmark
+
+    test_sets = {}
+    for item in args.test_set:
+        name, sep, folder = item.partition("=")
+        if not sep or not name or not folder:
+            raise SystemExit(f"error: expected --test-set NAME=JSON_DIR, got {item!r}")
+        test_sets[name] = folder
+    result = run_deploy_benchmark(rounds=args.steps, test_sets=test_sets, limit=args.limit,
+                                  log=lambda line: print(line, file=sys.stderr, flush=True))
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    print(f"CPU deployment benchmark (torch {result['torch']}, {result['threads']} threads, CPU capability "
+          f"{result['cpu_capability']}). Time: median of the rounds, cases interleaved in one process per model and "
+          "length; speed-up: torch fp32's time over the case's, in that run; peak RSS: a fresh process per case; "
+          "output SNR: the worst source's, against torch fp32, on the timing input (noise); chunks: separate's "
+          "overlap-add, as a file is separated.\n")
+    print("| model | input | backend | precision | time (s) | speed-up | real-time factor | peak RSS (MB) | output SNR (dB) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in result["timing"]:
+        source = f"{r['seconds']:g} s" + (f", {r['chunk_seconds']:g} s chunks" if r.get("chunk_seconds") else "")
+        head = f"| {r['model']} | {source} | {r['backend']} | {r['precision']} |"
+        if "refused" in r:
+            print(f"{head} refused: {r['refused'].split(' (')[0]} | - | - | - | - |")
+            continue
+        snr = "identical" if r["output_snr_db"] > 200 else f"{r['output_snr_db']:.1f}"
+        print(f"{head} {r['median_s']:.3f} | {r['speedup']:.2f}x | {r['rtf']:.4f} | {r['peak_rss_mb']:.0f} | {snr} |")
+    if result["quality"]:
+        print("\n| model | test set | backend | precision | SI-SDRi (dB) | change from torch fp32 (dB) |")
+        print("|---|---|---|---|---|---|")
+        for r in result["quality"]:
+            print(f"| {r['model']} | {r['test_set']} | {r['backend']} | {r['precision']} | {r['si_sdri']:.3f} | {r['delta_db']:+.3f} |")
 
 
 def _training(args: argparse.Namespace) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from . import options
 
 MODEL_HELP = "shipped name (e.g. deepmask-voices-2src), model file, URL or Hugging Face id"
+SEPARATE_MODEL_HELP = MODEL_HELP + ", or an exported .onnx file (with --backend onnxruntime)"
 
 
 def register(commands) -> None:
@@ -27,10 +28,11 @@ def register(commands) -> None:
         "separate", help="separate audio files with a model (shipped name, file, URL or Hugging Face id)",
         description="Writes OUT_DIR/{input stem}_s{k}.wav per source, at the input's sample rate (float wav).",
     )
-    sep.add_argument("model", help=MODEL_HELP)
+    sep.add_argument("model", help=SEPARATE_MODEL_HELP)
     sep.add_argument("inputs", nargs="+", help="audio files, globs or folders (searched recursively)")
     sep.add_argument("-o", "--out-dir", required=True)
     options.device(sep)
+    options.backend_precision(sep)
     sep.add_argument("--resample", action=argparse.BooleanOptionalAction, default=True,
                      help="resample inputs at another rate to the model's and back (default: on)")
     sep.add_argument("--channels", choices=("downmix", "separate"), default="downmix",
@@ -79,17 +81,17 @@ def _complexity(args: argparse.Namespace) -> None:
 
 
 def _separate(args: argparse.Namespace) -> None:
+    from ..deploy import load_separator
     from ..inference import collect_inputs, separate_files
-    from ..models import DeepMaskBaseModel
 
-    model = DeepMaskBaseModel.from_pretrained(args.model)
+    separator = load_separator(args.model, args.backend, args.precision, args.device)
     inputs = collect_inputs(args.inputs)
     if not inputs:
         raise FileNotFoundError(f"No audio files in {' '.join(args.inputs)}.")
     chunk = None if args.chunk_seconds <= 0 else args.chunk_seconds
     results = separate_files(
-        model, inputs, args.out_dir, resample=args.resample, channels=args.channels, chunk_seconds=chunk,
-        hop_seconds=args.hop_seconds, force=args.force, device=args.device,
+        separator, inputs, args.out_dir, resample=args.resample, channels=args.channels, chunk_seconds=chunk,
+        hop_seconds=args.hop_seconds, force=args.force, backend=args.backend, precision=args.precision,
     )
     failed = [r for r in results if r.error]
     print(f"Separated {len(results) - len(failed)} of {len(results)} files into {args.out_dir}.")

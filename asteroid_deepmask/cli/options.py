@@ -56,3 +56,11 @@ def dry_run(parser: argparse.ArgumentParser) -> None:
 
 def wav_root(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--wav-root", required=True, help="the converted WSJ0 tree (holding wsj0/si_tr_s/...)")
+
+
+def backend_precision(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", choices=("torch", "onnxruntime"), default="torch",
+                        help="run the model in eager torch (default) or in ONNX Runtime (pip install 'asteroid-deepmask[onnx]'; "
+                        "an exported .onnx file runs there)")
+    parser.add_argument("--precision", choices=("fp32", "bf16", "int8"), default="fp32",
+                        help="fp32 (default); bf16: torch autocast, on CPUs that run bf16 LSTMs; int8: dynamic quantisation")

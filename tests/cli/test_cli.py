@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from asteroid_deepmask import cli
-from asteroid_deepmask.cli import bench, data, engine, models, paper
+from asteroid_deepmask.cli import bench, data, deploy, engine, models, paper
 
 CLI_DIR = Path(cli.__file__).parent
 SHARED = ("--device", "--seed", "--workers", "--json", "--sample-rate", "--exp-dir", "--dry-run", "--n-src", "--wav-root")
@@ -20,10 +20,11 @@ def _subcommands(area) -> set:
 
 
 def test_each_area_registers_its_own_subcommands_and_together_they_are_the_cli():
-    areas = {area.__name__: _subcommands(area) for area in (models, bench, data, paper, engine)}
+    areas = {area.__name__: _subcommands(area) for area in (models, deploy, bench, data, paper, engine)}
     assert areas["asteroid_deepmask.cli.engine"] == {"train", "evaluate", "report", "publish"}
     assert areas["asteroid_deepmask.cli.paper"] == {"grid", "tables", "study", "study-report"}
     assert areas["asteroid_deepmask.cli.models"] == {"complexity", "separate", "infer"}
+    assert areas["asteroid_deepmask.cli.deploy"] == {"export"}
     everything = [name for names in areas.values() for name in names]
     assert len(everything) == len(set(everything))  # no subcommand in two areas
     parser = cli.build_parser()

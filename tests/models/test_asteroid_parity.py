@@ -14,24 +14,10 @@ from asteroid_deepmask import (
     OverseparationDPTNet,
 )  # fmt: skip
 
-ASTEROID = {"DPRNNTasNet": DPRNNTasNet, "ConvTasNet": ConvTasNet, "DPTNet": DPTNet}
-# The sizes of Asteroid's own tests.
-SMALL = {
-    "DPRNNTasNet": dict(n_repeats=2, bn_chan=16, hid_size=4, chunk_size=20, n_filters=32),
-    "ConvTasNet": dict(n_repeats=2, n_blocks=2, bn_chan=16, hid_chan=4, skip_chan=8, n_filters=32),
-    "DPTNet": dict(ff_hid=10, chunk_size=4, n_repeats=2),
-}
-HEADS = {OverseparationDPRNNTasNet: dict(n_outputs=4), DeepMaskDPRNNTasNet: dict(mlp_hidden=8),
-         OverseparationConvTasNet: dict(n_outputs=4), DeepMaskConvTasNet: dict(mlp_hidden=8),
-         OverseparationDPTNet: dict(n_outputs=4), DeepMaskDPTNet: dict(mlp_hidden=8)}  # fmt: skip
-MODELS = [pytest.param(cls, id=cls.__name__) for cls in HEADS]
+from fakes import HEADS, MODELS, SMALL, small
+
 CONVERTIBLE = [pytest.param(cls, id=cls.__name__) for cls in (OverseparationDPRNNTasNet, OverseparationConvTasNet, OverseparationDPTNet)]
-
-
-def small(model_class, **kwargs):
-    return model_class(n_src=2, **SMALL[model_class.asteroid_model], **HEADS[model_class], **kwargs)
-
-
+ASTEROID = {"DPRNNTasNet": DPRNNTasNet, "ConvTasNet": ConvTasNet, "DPTNet": DPTNet}
 def asteroid_defaults(asteroid_class) -> dict:
     parameters = inspect.signature(asteroid_class.__init__).parameters.items()
     return {name: p.default for name, p in parameters if name not in ("self", "n_src") and p.kind is p.POSITIONAL_OR_KEYWORD}
