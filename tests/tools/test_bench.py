@@ -1,6 +1,7 @@
 """The benchmarks run and report numbers (what they measure is printed, never asserted): training steps and the voices loader."""
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -65,3 +66,34 @@ def test_training_step_benchmark_autocasts_the_forward_pass(precision):
     assert result["loss"] != reference["loss"]
     with pytest.raises(ValueError, match="expected one of"):
         time_training_step("deepmask", precision="fp8")
+
+
+def test_deploy_benchmark_times_every_case_against_torch_fp32(monkeypatch, tmp_path):
+    """One small model: every case has a time and a speed ratio, or the reason it was refused; fp32
+    on onnxruntime matches torch, int8 deviates a little; SI-SDRi per case on a tiny test set."""
+    import json
+
+    import soundfile as sf
+
+    from asteroid_deepmask.tools.bench import deploy
+
+    monkeypatch.setitem(deploy.DEPLOY_MODELS, "tiny", ("deepmask", dict(n_repeats=1, bn_chan=16, hid_size=16, n_filters=32, mlp_hidden=8)))
+    rows = deploy.time_cases("tiny", 1.0, 2)
+    assert [(r["backend"], r["precision"]) for r in rows] == list(deploy.CASES)
+    by_case = {(r["backend"], r["precision"]): r for r in rows}
+    assert by_case["torch", "fp32"]["speedup"] == 1.0 and by_case["torch", "fp32"]["output_snr_db"] > 200
+    assert by_case["onnxruntime", "fp32"]["output_snr_db"] >= 60
+    assert 10 < by_case["onnxruntime", "int8"]["output_snr_db"] < 100
+    assert all("refused" in r or r["median_s"] > 0 for r in rows)
+    rng = np.random.default_rng(0)
+    entries = {"mix": [], "s1": [], "s2": []}
+    for k in range(2):
+        s1, s2 = 0.1 * rng.standard_normal((2, 8000)).astype(np.float32)
+        for name, wav in (("mix", s1 + s2), ("s1", s1), ("s2", s2)):
+            sf.write(tmp_path / f"{name}_{k}.wav", wav, 8000)
+            entries[name].append([str(tmp_path / f"{name}_{k}.wav"), 8000])
+    for name, items in entries.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps(items))
+    quality = deploy.quality_cases("tiny", {"toy": str(tmp_path)})
+    assert {r["test_set"] for r in quality} == {"toy"} and len(quality) >= 4
+    assert [r["delta_db"] for r in quality if (r["backend"], r["precision"]) == ("torch", "fp32")] == [0.0]
