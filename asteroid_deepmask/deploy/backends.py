@@ -189,7 +189,7 @@ def load_separator(model, backend: str = "torch", precision: str = "fp32", devic
 
 
 def output_snr(reference: np.ndarray, estimate: np.ndarray) -> float:
-    """How close ``estimate`` is to ``reference``: 10 log10(|ref|^2 / |ref - est|^2), in dB."""
+    """How close ``estimate`` is to ``reference``: ``10 log10(sum(ref^2) / sum((ref - est)^2))``, in dB."""
     error = float(np.sum((np.asarray(reference, np.float64) - estimate) ** 2))
     return float("inf") if error == 0 else 10 * np.log10(float(np.sum(np.asarray(reference, np.float64) ** 2)) / error)
 
