@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from fakes import (
-    TOY_TRAIN_ARGS, write_fake_librimix_metadata, write_fake_librispeech, write_fake_wham_noise, write_fake_wsj0,
+    LIBRIMIX_CHECKOUT, TOY_TRAIN_ARGS, write_fake_librispeech, write_fake_wham_noise, write_fake_wsj0,
     write_speakers,
 )  # fmt: skip
 
@@ -40,11 +40,10 @@ def speakers_root(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def librimix_trees(tmp_path_factory):
-    """Fake LibriSpeech and WHAM! noise trees, and official-column Libri2Mix / Libri3Mix metadata: (libri, noise, {n: folder})."""
+    """Fake LibriSpeech and WHAM! noise trees holding the files that the official metadata excerpts name,
+    and that LibriMix checkout: (libri, noise, checkout)."""
     root = tmp_path_factory.mktemp("librimix")
-    libri, noise = write_fake_librispeech(root), write_fake_wham_noise(root)
-    metadata = {n: write_fake_librimix_metadata(root / "metadata" / f"Libri{n}Mix", libri, n) for n in (2, 3)}
-    return libri, noise, metadata
+    return write_fake_librispeech(root), write_fake_wham_noise(root), LIBRIMIX_CHECKOUT
 
 
 @pytest.fixture

@@ -1,4 +1,8 @@
-"""Fake corpora, toy settings and small models shared by the tests."""
+"""Fake corpora, toy settings and small models shared by the tests.
+
+Fake corpora hold audio for exactly the names that verbatim excerpts of the official files list
+(``fixtures/``, each folder with a SOURCE.md naming the repository, file and commit)."""
+import csv
 import tarfile
 import zipfile
 from pathlib import Path
@@ -19,21 +23,32 @@ TOY_TRAIN_ARGS = (
 )
 # Toy speaker folders (dynamic mixing, speaker mixtures): every rate and format, one pitch per speaker.
 RATES = (8000, 16000, 22050, 44100)
+FIXTURES = Path(__file__).parent / "fixtures"
+FORMATS = (("wav", "WAV", "PCM_16"), ("flac", "FLAC", "PCM_16"), ("ogg", "OGG", "VORBIS"))
+F0 = (100.0, 140.0, 190.0, 250.0, 330.0)  # one pitch per speaker, far apart
+FIXTURES = Path(__file__).parent / "fixtures"
 FORMATS = (("wav", "WAV", "PCM_16"), ("flac", "FLAC", "PCM_16"), ("ogg", "OGG", "VORBIS"))
 F0 = (100.0, 140.0, 190.0, 250.0, 330.0)  # one pitch per speaker, far apart
 # WSJ0 speakers and utterance ids in the real naming (speaker folder = first 3 characters).
-FOLDERS = {"si_tr_s": ["01t", "40b", "20g", "01z"], "si_dt_05": ["050", "051"], "si_et_05": ["440", "441"]}
 
 
 def write_sphere(path: Path, samples: np.ndarray, rate: int = 16000, coding: str = "pcm") -> None:
-    """A NIST SPHERE file as on the WSJ0 disks (16-bit little-endian; 1024-byte header)."""
+    """A NIST SPHERE file in the header layout of the WSJ corpora's files (fields and spacing of the
+    CSR header in NIST's SPHERE 2.7 documentation, fixtures/sphere/SOURCE.md), 16-bit little-endian
+    PCM after the 1024-byte header; the utterance and speaker ids come from the file name."""
+    samples = np.asarray(samples).astype("<i2")
+    utt = path.stem
     fields = [
-        "NIST_1A", "   1024", f"sample_count -i {len(samples)}", f"sample_rate -i {rate}", "channel_count -i 1",
-        "sample_n_bytes -i 2", "sample_byte_format -s2 01", f"sample_coding -s{len(coding)} {coding}", "end_head",
-    ]
+        "NIST_1A", "   1024", "microphone -s21     Sennheiser HMD414", "recording_site -s4  SRI",
+        "database_id -s7     CSR-WSJ", "database_version -s3 1.0", f"utterance_id -s{len(utt)} {utt}",
+        f"speaker_id -s3 {utt[:3]}", f"sample_count -i {len(samples)}", f"sample_min -i {samples.min()}",
+        f"sample_max -i {samples.max()}", f"sample_checksum -i {int(samples.astype(np.int64).sum()) % 65536}",
+        "channel_count -i 1", f"sample_rate -i {rate}", "sample_n_bytes -i 2", "sample_byte_format -s2 01",
+        "sample_sig_bits -i 16", f"sample_coding -s{len(coding)} {coding}", "end_head",
+    ]  # fmt: skip
     header = ("\n".join(fields) + "\n").encode().ljust(1024, b" ")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(header + samples.astype("<i2").tobytes())
+    path.write_bytes(header + samples.tobytes())
 
 
 def speech_like(rng, seconds: float, rate: int = 16000) -> np.ndarray:
@@ -45,32 +60,36 @@ def speech_like(rng, seconds: float, rate: int = 16000) -> np.ndarray:
     return (voiced * gate * rng.uniform(2000, 6000)).clip(-32768, 32767)
 
 
+# MERL's mixture lists, verbatim excerpts (fixtures/wsj0-mix/SOURCE.md).
+WSJ0MIX_LISTS = FIXTURES / "wsj0-mix"
+# The LDC93S6A disc of each folder the lists use (si_tr_s spans three discs).
+WSJ0_DISCS = {"si_tr_s": ("11-1.1", "11-2.1", "11-3.1"), "si_dt_05": ("11-6.1",), "si_et_05": ("11-14.1",)}
+
+
+def wsj0_list_paths() -> list:
+    """Every utterance the fixture lists name, as they name it: ``wsj0/si_tr_s/40n/40na010x.wav``."""
+    paths = set()
+    for path in WSJ0MIX_LISTS.glob("mix_*_spk_*.txt"):
+        for line in path.read_text().splitlines():
+            paths.update(line.split()[0::2])
+    return sorted(paths)
+
+
 def write_fake_wsj0(root: Path) -> Path:
-    """Disks 11-1.1 and 11-6.1 as LDC ships them, and MERL-style lists (zip) for 2 and 3 speakers."""
+    """A fake WSJ0 kept as many sites keep it, under a folder itself named ``wsj0``:
+    ``root/wsj0/<disc>/wsj0/<folder>/<speaker>/<utt>.wv1`` (SPHERE, PCM) for exactly the utterances the
+    fixture lists name; those lists in ``root/lists`` and zipped as MERL ships them."""
     rng = np.random.default_rng(0)
-    utterances = {}
-    for folder, speakers in FOLDERS.items():
-        disk = "11-1.1" if folder == "si_tr_s" else "11-6.1"
-        for speaker in speakers:
-            for k in range(2):
-                utt = f"{speaker}{'ac'[k]}010{k}"
-                write_sphere(root / "disks" / disk / "wsj0" / folder / speaker / f"{utt}.wv1", speech_like(rng, rng.uniform(1.3, 2.0)))
-                utterances.setdefault(folder, []).append(f"wsj0/{folder}/{speaker}/{utt}.wav")
+    for listed in wsj0_list_paths():
+        _, folder, speaker, name = listed.split("/")
+        discs = WSJ0_DISCS[folder]
+        disc = discs[sum(map(ord, speaker)) % len(discs)]  # each speaker on one disc
+        write_sphere(root / "wsj0" / disc / "wsj0" / folder / speaker / f"{Path(name).stem}.wv1", speech_like(rng, rng.uniform(1.3, 2.0)))
     lists = root / "lists"
     lists.mkdir()
-    pools = {"tr": utterances["si_tr_s"], "cv": utterances["si_tr_s"], "tt": utterances["si_dt_05"] + utterances["si_et_05"]}
-    for n_src in (2, 3):
-        for split, pool in pools.items():
-            lines = []
-            for i in range(4):
-                paths = [pool[(i + 2 * j) % len(pool)] for j in range(n_src)]
-                gains = [round(float(rng.uniform(-2.5, 2.5)), 5) for _ in range(n_src)]
-                if n_src == 2:
-                    gains[1] = -gains[0]
-                lines.append(" ".join(f"{p} {g:g}" for p, g in zip(paths, gains)))
-            (lists / f"mix_{n_src}_spk_{split}.txt").write_text("\n".join(lines) + "\n")
     with zipfile.ZipFile(root / "create-speaker-mixtures.zip", "w") as zf:
-        for path in lists.iterdir():
+        for path in sorted(WSJ0MIX_LISTS.glob("mix_*_spk_*.txt")):
+            (lists / path.name).write_bytes(path.read_bytes())
             zf.write(path, f"create-speaker-mixtures/{path.name}")
     return root
 
@@ -118,70 +137,62 @@ def write_speakers(root: Path, n_speakers: int = 5, clips: int = 3, seconds=(0.3
     return root
 
 
-# LibriSpeech: speakers per subset (disjoint, as in the real corpus), chapters per speaker, utterances per chapter.
-LIBRI_SPEAKERS = {"train-clean-100": [103, 1034, 1040, 1069], "dev-clean": [84, 174, 251], "test-clean": [61, 121, 237]}
+# A LibriMix checkout's metadata, verbatim excerpts of the official files (fixtures/LibriMix/SOURCE.md).
+LIBRIMIX_CHECKOUT = FIXTURES / "LibriMix"
+
+
+def librimix_rows(n_src=(2, 3)) -> list:
+    """The rows of the official mixture CSVs (not the *_info.csv) of the fixture checkout."""
+    rows = []
+    for n in n_src:
+        for path in sorted((LIBRIMIX_CHECKOUT / "metadata" / f"Libri{n}Mix").glob("*.csv")):
+            if "info" not in path.name:
+                with open(path, newline="") as handle:
+                    rows += list(csv.DictReader(handle))
+    return rows
+
+
+def librispeech_paths() -> list:
+    """Every LibriSpeech file the fixture metadata names: ``<subset>/<spk>/<chapter>/<spk>-<chapter>-<utt>.flac``."""
+    return sorted({row[key] for row in librimix_rows() for key in row if key.startswith("source_") and key.endswith("_path")})
+
+
+def libri_speakers() -> dict:
+    """{LibriSpeech subset: [speaker ids]} of the fixture metadata."""
+    speakers = {}
+    for path in librispeech_paths():
+        subset, speaker = path.split("/")[:2]
+        speakers.setdefault(subset, set()).add(speaker)
+    return {subset: sorted(s) for subset, s in speakers.items()}
 
 
 def write_fake_librispeech(root: Path, seed: int = 0) -> Path:
-    """``root/LibriSpeech`` in the real layout: ``<subset>/<spk>/<chapter>/<spk>-<chapter>-<utt>.flac``
-    (16 kHz), a ``<spk>-<chapter>.trans.txt`` per chapter, and ``SPEAKERS.TXT``."""
+    """``root/LibriSpeech`` in the real layout, with a short 16 kHz flac for exactly the files the fixture
+    metadata names, and a ``<spk>-<chapter>.trans.txt`` per chapter."""
     rng = np.random.default_rng(seed)
     libri = Path(root) / "LibriSpeech"
-    speakers_txt = [";ID  |SEX| SUBSET           |MINUTES| NAME"]
-    for subset, speakers in LIBRI_SPEAKERS.items():
-        for spk in speakers:
-            speakers_txt.append(f"{spk:<5}| {'F' if spk % 2 else 'M'} | {subset:<17}| 25.00 | Reader {spk}")
-            for chapter in (spk * 10 + 1, spk * 10 + 2):
-                folder = libri / subset / str(spk) / str(chapter)
-                folder.mkdir(parents=True, exist_ok=True)
-                lines = []
-                for utt in range(2):
-                    name = f"{spk}-{chapter}-{utt:04d}"
-                    wav = 0.5 * voiced(rng, rng.uniform(0.6, 1.2), 16000, 90 + (spk % 13) * 12)
-                    sf.write(folder / f"{name}.flac", wav, 16000, subtype="PCM_16", format="FLAC")
-                    lines.append(f"{name} SOME WORDS OF CHAPTER {chapter}")
-                (folder / f"{spk}-{chapter}.trans.txt").write_text("\n".join(lines) + "\n")
-    (libri / "SPEAKERS.TXT").write_text("\n".join(speakers_txt) + "\n")
+    transcripts = {}
+    for relative in librispeech_paths():
+        path = libri / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        speaker = int(path.parent.parent.name)
+        wav = 0.5 * voiced(rng, rng.uniform(0.6, 1.2), 16000, 90 + (speaker % 13) * 12)
+        sf.write(path, wav, 16000, subtype="PCM_16", format="FLAC")
+        transcripts.setdefault(path.parent, []).append(f"{path.stem} SOME WORDS")
+    for folder, lines in transcripts.items():
+        (folder / f"{folder.parent.name}-{folder.name}.trans.txt").write_text("\n".join(sorted(lines)) + "\n")
     return libri
 
 
 def write_fake_wham_noise(root: Path, seed: int = 0) -> Path:
-    """``root/wham_noise/{tr,cv,tt}/*.wav``: a few 16 kHz noise files per split."""
+    """``root/wham_noise/{tr,cv,tt}/<name>.wav`` for every noise the fixture metadata names: two-channel
+    16 kHz as WHAM!'s, some shorter than their sources (the official generator loops those)."""
     rng = np.random.default_rng(seed)
     noise = Path(root) / "wham_noise"
-    for split in ("tr", "cv", "tt"):
-        (noise / split).mkdir(parents=True, exist_ok=True)
-        for k in range(3):
-            sf.write(noise / split / f"noise_{split}_{k}.wav", 0.05 * rng.standard_normal(int(16000 * rng.uniform(0.8, 1.5))), 16000, subtype="PCM_16")
+    for relative in sorted({row["noise_path"] for row in librimix_rows()}):
+        (noise / relative).parent.mkdir(parents=True, exist_ok=True)
+        sf.write(noise / relative, 0.05 * rng.standard_normal((int(16000 * rng.uniform(0.6, 1.5)), 2)), 16000, subtype="PCM_16")
     return noise
-
-
-def write_fake_librimix_metadata(folder: Path, libri: Path, n_src: int, n_mixtures: int = 4, seed: int = 0) -> Path:
-    """``folder/libri{n}mix_{dev,test,train-clean-100}.csv`` in the official columns, mixing distinct
-    speakers of each subset with WHAM!'s noise of the matching split."""
-    rng = np.random.default_rng(seed)
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    noise_split = {"train-clean-100": "tr", "dev-clean": "cv", "test-clean": "tt"}
-    for subset, speakers in LIBRI_SPEAKERS.items():
-        files = {spk: sorted(p.relative_to(libri).as_posix() for p in (libri / subset / str(spk)).rglob("*.flac")) for spk in speakers}
-        header = ["mixture_ID"] + [f"source_{k}_{c}" for k in range(1, n_src + 1) for c in ("path", "gain")] + ["noise_path", "noise_gain"]
-        rows, seen = [], set()
-        while len(rows) < n_mixtures:
-            chosen = rng.choice(speakers, n_src, replace=False)
-            paths = [files[spk][rng.integers(len(files[spk]))] for spk in chosen]
-            if tuple(paths) in seen:  # mixture IDs are unique in the official metadata
-                continue
-            seen.add(tuple(paths))
-            gains = rng.uniform(0.4, 1.2, n_src)
-            row = ["_".join(Path(p).stem for p in paths)]
-            for path, gain in zip(paths, gains):
-                row += [path, f"{gain:.6f}"]
-            rows.append(row + [f"{noise_split[subset]}/noise_{noise_split[subset]}_{rng.integers(3)}.wav", f"{rng.uniform(0.3, 1.0):.6f}"])
-        name = subset if subset.startswith("train") else subset.split("-")[0]
-        with open(folder / f"libri{n_src}mix_{name}.csv", "w") as handle:
-            handle.write(",".join(header) + "\n" + "\n".join(",".join(map(str, r)) for r in rows) + "\n")
-    return folder
 
 
 # The six model classes at the sizes of Asteroid's own tests.

@@ -54,6 +54,8 @@ def register(commands) -> None:
     convert.add_argument("--wsj0-root", required=True, help="the WSJ0 (LDC93S6A) disks, or an already-converted wav tree")
     convert.add_argument("--out-dir", required=True, help="where the wav tree goes (unused if --wsj0-root is one)")
     convert.add_argument("--tools-dir", default=None, help="where sph2pipe is built if needed (default: OUT_DIR/../tools)")
+    convert.add_argument("--sph2pipe", default=None, help="a sph2pipe binary, or its source archive (sph2pipe_v2.5.tar.gz) to compile "
+                         "(default: sph2pipe on PATH, else compiled from the downloaded sources)")
     options.workers(convert)
     convert.set_defaults(func=_wsj0_convert)
 
@@ -80,7 +82,7 @@ def register(commands) -> None:
     )
     libri.add_argument("--librispeech-dir", default=None, help="a LibriSpeech copy (holding dev-clean/, test-clean/, ...)")
     libri.add_argument("--work-dir", default=None, help="where downloads go when --librispeech-dir or --noise is not given")
-    libri.add_argument("--metadata", default=None, help="the official metadata folder metadata/Libri{n}Mix (libri{n}mix_<subset>.csv), "
+    libri.add_argument("--metadata", default=None, help="the official metadata: a LibriMix clone, its metadata/ or metadata/Libri{n}Mix (libri{n}mix_dev-clean.csv, ...), "
                        "or the LibriMix repository's zip or its URL (default: downloaded from GitHub into WORK_DIR)")
     libri.add_argument("--out-dir", required=True, help="root of Libri{n}Mix/wav{8k,16k}/{min,max}/...")
     options.n_src(libri)
@@ -149,7 +151,7 @@ def _metadata(args: argparse.Namespace) -> None:
 def _wsj0_convert(args: argparse.Namespace) -> None:
     from ..data.prep.wsj0 import convert_wsj0_tree
 
-    print(convert_wsj0_tree(args.wsj0_root, args.out_dir, tools_dir=args.tools_dir, workers=args.workers))
+    print(convert_wsj0_tree(args.wsj0_root, args.out_dir, tools_dir=args.tools_dir, workers=args.workers, sph2pipe=args.sph2pipe))
 
 
 def _wsj0mix_create(args: argparse.Namespace) -> None:

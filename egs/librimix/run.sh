@@ -3,8 +3,9 @@
 # (--stage N --stop_stage M):
 #   0 data      LibriSpeech (train-clean-100/360, dev-clean, test-clean; CC BY 4.0) and WHAM! noise
 #               (CC BY-NC 4.0) downloaded, resumable and md5-checked; --librispeech_dir / --wham_dir use copies
-#   1 mixtures  Libri{n}Mix from the official metadata (--librimix_metadata DIR, metadata/Libri{n}Mix of
-#               JorisCos/LibriMix; default: fetched): every subset, or with --dynamic_mixing true only dev and test
+#   1 mixtures  Libri{n}Mix from the official metadata (--librimix_metadata DIR: a clone of JorisCos/LibriMix,
+#               its metadata/ or metadata/Libri{n}Mix; default: fetched): every subset, or with
+#               --dynamic_mixing true only dev and test
 #   2 metadata  the CSVs Asteroid's LibriMix dataset reads (written by stage 1; this stage checks them)
 #   3 train     Asteroid System + Lightning (DDP through --devices/--num_nodes/--strategy); with
 #               --dynamic_mixing true, mixtures drawn on the fly from LibriSpeech's training speakers
@@ -23,7 +24,7 @@ tag=""                 # experiment name; default: derived from the model and th
 python=python          # the Python with asteroid-deepmask installed
 librispeech_dir=""     # a LibriSpeech copy (holding train-clean-100/, dev-clean/, test-clean/); default: downloaded
 wham_dir=""            # a WHAM! noise copy (tr/, cv/, tt/); default: downloaded (17 GB) for --task sep_noisy
-librimix_metadata=""   # the official metadata/Libri{n}Mix folder (libri{n}mix_<subset>.csv); default: downloaded from GitHub
+librimix_metadata=""   # a LibriMix clone, its metadata/ or metadata/Libri{n}Mix (libri{n}mix_dev-clean.csv, ...); default: downloaded
 data_root=data         # downloads, mixtures and metadata go here
 exp_root=exp
 conf=$here/local/conf.yml

@@ -21,6 +21,7 @@ stop_stage=6
 tag=""                 # experiment name; default: derived from the model
 python=python          # the Python with asteroid-deepmask installed
 wsj0_root=""           # WSJ0 (LDC93S6A): the disks (11-1.1/wsj0/...) or a converted wav tree (wsj0/si_tr_s/...)
+sph2pipe=""             # a sph2pipe binary or its source archive (default: on PATH, else downloaded and compiled)
 wsj0mix_dir=""         # an existing wsj0-mix root ({2,3}speakers/wav8k/min/...); default: made here
 mixture_lists=""       # MERL's mix_{2,3}_spk_{tr,cv,tt}.txt: folder, zip or URL (default: download)
 data_root=data         # converted WSJ0, created mixtures and json metadata go here

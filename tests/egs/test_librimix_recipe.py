@@ -1,5 +1,7 @@
-"""egs/librimix/run.sh end to end on fake LibriSpeech, WHAM! noise and LibriMix metadata trees: generated
-Libri{n}Mix and dynamic mixing from LibriSpeech's speakers, 2 and 3 speakers, 8 and 16 kHz."""
+"""egs/librimix/run.sh end to end, as a user runs it: pointed at a LibriMix checkout whose metadata are
+verbatim excerpts of the official files (tests/fixtures/LibriMix), and at fake LibriSpeech and WHAM!
+noise trees holding exactly the files they name. Generated Libri{n}Mix and dynamic mixing from
+LibriSpeech's speakers, 2 and 3 speakers, 8 and 16 kHz."""
 import json
 import subprocess
 import sys
@@ -9,7 +11,7 @@ import pytest
 import torch
 import yaml
 
-from fakes import LIBRI_SPEAKERS, TOY_TRAIN_ARGS
+from fakes import TOY_TRAIN_ARGS, libri_speakers
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,11 +22,10 @@ def trees(librimix_trees):
 
 
 def _run(tmp_path, trees, *args, name="run"):
-    libri, noise, metadata = trees
-    n_src = args[args.index("--n_src") + 1] if "--n_src" in args else "2"
+    libri, noise, checkout = trees
     command = [
         "bash", str(ROOT / "egs" / "librimix" / "run.sh"), "--python", sys.executable, "--librispeech_dir", str(libri),
-        "--wham_dir", str(noise), "--librimix_metadata", str(metadata[int(n_src)]), "--data_root", str(tmp_path / name / "data"),
+        "--wham_dir", str(noise), "--librimix_metadata", str(checkout), "--data_root", str(tmp_path / name / "data"),
         "--exp_root", str(tmp_path / name / "exp"), "--max_epochs", "1", "--workers", "1",
         "--train_args", TOY_TRAIN_ARGS + " --segment 0.5 --examples_per_epoch 8", *args,
     ]
@@ -72,7 +73,7 @@ def test_dynamic_mixing_draws_distinct_training_speakers_only(trees, tmp_path):
     run = _run(tmp_path, trees, "--dynamic_mixing", "true", "--n_src", "3", "--stop_stage", "3", name="dm3")
     conf = yaml.safe_load((run / "exp" / "deepmask_libri3mix_8k_dm" / "conf.yml").read_text())
     dataset, _ = make_training_dataset(conf)
-    train = {str(s) for s in LIBRI_SPEAKERS["train-clean-100"]}
+    train = set(libri_speakers()["train-clean-100"])
     assert {speaker.name for speaker in dataset.bank.speakers} == train
     for index in range(20):
         _, _, speakers, _ = dataset.draw(0, index)
@@ -82,10 +83,10 @@ def test_dynamic_mixing_draws_distinct_training_speakers_only(trees, tmp_path):
 def test_the_recipe_refuses_a_wrong_librispeech_folder_and_a_metadata_folder_without_csvs(trees, tmp_path):
     libri, noise, metadata = trees
     base = ["bash", str(ROOT / "egs" / "librimix" / "run.sh"), "--python", sys.executable, "--data_root", str(tmp_path / "d")]
-    result = subprocess.run(base + ["--librispeech_dir", str(libri / "dev-clean"), "--librimix_metadata", str(metadata[2])],
+    result = subprocess.run(base + ["--librispeech_dir", str(libri / "dev-clean"), "--librimix_metadata", str(metadata)],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode != 0 and "has no dev-clean/: expected LibriSpeech/dev-clean/<speaker>/<chapter>/*.flac" in result.stderr
     (tmp_path / "empty").mkdir()
     result = subprocess.run(base + ["--librispeech_dir", str(libri), "--librimix_metadata", str(tmp_path / "empty")],
                             capture_output=True, text=True, timeout=300)
-    assert result.returncode != 0 and "No LibriMix metadata at" in result.stderr and "libri2mix_dev.csv" in result.stderr
+    assert result.returncode != 0 and "No Libri2Mix metadata in" in result.stderr and "libri2mix_dev-clean.csv" in result.stderr

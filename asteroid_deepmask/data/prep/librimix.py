@@ -1,11 +1,12 @@
 """Libri2Mix / Libri3Mix from LibriSpeech (CC BY 4.0) and WHAM! noise (CC BY-NC 4.0), from the official metadata.
 
-The official LibriMix metadata (JorisCos/LibriMix, ``metadata/Libri{n}Mix/libri{n}mix_{subset}.csv``)
-lists, per mixture, ``mixture_ID, source_k_path, source_k_gain`` (k = 1..n) and ``noise_path,
+The official LibriMix metadata (JorisCos/LibriMix, ``metadata/Libri{n}Mix/libri{n}mix_{dev-clean,
+test-clean,train-clean-100,train-clean-360}.csv``; the ``*_info.csv`` beside them hold speakers' sexes and
+are not read) lists, per mixture, ``mixture_ID, source_k_path, source_k_gain`` (k = 1..n) and ``noise_path,
 noise_gain``: paths relative to the LibriSpeech and WHAM! noise roots, linear gains. A mixture is made
-as the official ``create_librimix_from_metadata.py`` makes it: each file read, scaled by its gain,
-resampled to the rate (8 or 16 kHz; soxr here, the official script uses scipy's ``resample_poly``,
-so samples differ slightly from an official copy), cut to the shortest (``min``) or zero-padded to the
+as the official ``create_librimix_from_metadata.py`` makes it: each file read (the noise up to the
+longest source's length, looped with a cross-fade when shorter), scaled by its gain, resampled to the rate
+(8 or 16 kHz) with scipy's ``resample_poly``, cut to the shortest (``min``) or zero-padded to the
 longest (``max``), then ``mix_clean`` = sum of sources, ``mix_both`` = that plus the noise,
 ``mix_single`` = source 1 plus the noise. Sources are rounded to 16 bits first, so that in the
 written files the clean mixture is exactly the sum of its sources.
@@ -14,6 +15,9 @@ Output, the official layout, which Asteroid's ``LibriMix`` dataset reads::
 
     OUT/Libri{n}Mix/wav{8k,16k}/{min,max}/{dev,test,train-100,train-360}/{mix_clean,mix_both,mix_single,s1..sn,noise}/ID.wav
     OUT/Libri{n}Mix/wav{8k,16k}/{min,max}/metadata/{subset}/mixture_{subset}_mix_{clean,both,single}.csv
+
+where each subset folder is named as the official generator names it: the metadata file's name without
+``libri{n}mix_``, ``-clean`` and ``.csv``.
 
 The CSVs are those of the official script, one folder per subset (the official script writes them
 side by side; Asteroid's ``LibriMix`` takes a folder and picks its file by task, so each subset has its own).
@@ -27,7 +31,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import soundfile as sf
-import soxr
+from scipy.signal import resample_poly
 
 from ..io import DONE, atomic_path, completed, mark_complete, write_csv_atomic, write_wav_atomic
 from .external import download
@@ -83,17 +87,39 @@ def fetch_librispeech(work_dir, subsets: Sequence[str], base_url: str = OPENSLR)
     return check_librispeech(root, subsets)
 
 
+def metadata_file(n_src: int, subset: str) -> str:
+    """The official metadata file of a LibriMix subset: ``libri2mix_dev-clean.csv`` for ("dev", 2)."""
+    return f"libri{n_src}mix_{SUBSETS[subset]}.csv"
+
+
+def find_metadata_dir(path, n_src: int) -> Path:
+    """The ``metadata/Libri{n}Mix`` folder of a LibriMix checkout, given the checkout, its ``metadata/``
+    or that folder itself; else an error saying what was looked for and what was there."""
+    path = Path(path)
+    candidates = [path, path / f"Libri{n_src}Mix", path / "metadata" / f"Libri{n_src}Mix"]
+    for folder in candidates:
+        if next(folder.glob(f"libri{n_src}mix_*.csv"), None) is not None:
+            return folder
+    found = sorted(p.name for p in path.iterdir())[:8] if path.is_dir() else []
+    raise FileNotFoundError(
+        f"No Libri{n_src}Mix metadata in {path}: expected the LibriMix checkout, its metadata/ or "
+        f"metadata/Libri{n_src}Mix/ (holding {metadata_file(n_src, 'dev')}, ...)"
+        + (f"; found {', '.join(found)}." if found else ("; the folder is empty." if path.is_dir() else "; it does not exist.")))
+
+
 def fetch_librimix_metadata(work_dir, n_src: int, source: Optional[str] = None) -> Path:
-    """The official ``metadata/Libri{n}Mix`` folder: ``source`` if it is one, else taken from the LibriMix
-    repository's zip (``source``: the zip or its URL; default: the repository on GitHub)."""
+    """The official ``metadata/Libri{n}Mix`` folder: found in ``source`` if it is a folder (the LibriMix
+    checkout, its ``metadata/`` or that folder), else taken from the LibriMix repository's zip (``source``:
+    the zip or its URL; default: the repository on GitHub)."""
     if source and Path(source).is_dir():
-        return Path(source)
+        return find_metadata_dir(source, n_src)
     folder = Path(work_dir) / "librimix_metadata" / f"Libri{n_src}Mix"
     if not list(folder.glob("*.csv")):
         archive = Path(source) if source and Path(source).is_file() else download(
             [source or LIBRIMIX_REPO_ZIP], Path(work_dir) / "downloads" / "LibriMix.zip")
         with zipfile.ZipFile(archive) as zf, atomic_path(folder) as partial:  # a folder of CSVs is complete
-            members = [m for m in zf.namelist() if f"metadata/Libri{n_src}Mix/" in m and m.endswith(".csv")]
+            # As the official generator: the *_info.csv files (speakers' sexes) are not mixture lists.
+            members = [m for m in zf.namelist() if f"metadata/Libri{n_src}Mix/" in m and m.endswith(".csv") and "info" not in Path(m).name]
             if not members:
                 raise FileNotFoundError(f"{archive} has no metadata/Libri{n_src}Mix/*.csv: not the LibriMix repository.")
             shutil.rmtree(folder, ignore_errors=True)  # an empty one, left by hand
@@ -108,7 +134,11 @@ def read_metadata(path, n_src: int, librispeech_dir, wham_dir=None) -> List[dict
     """The rows of an official metadata CSV, checked: its columns, and that every file it names exists."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"No LibriMix metadata at {path}: expected metadata/Libri{n_src}Mix/libri{n_src}mix_<subset>.csv.")
+        stem = path.name.split("-")[0].removesuffix(".csv")  # libri2mix_dev for libri2mix_dev-clean.csv
+        similar = sorted(p.name for p in path.parent.glob(f"{stem}*")) if path.parent.is_dir() else []
+        raise FileNotFoundError(f"No LibriMix metadata at {path}: "
+                                + (f"found {', '.join(similar)}, expected {path.name}." if similar else
+                                   f"expected metadata/Libri{n_src}Mix/{path.name} of the LibriMix repository."))
     with open(path, newline="") as handle:
         rows = list(csv.DictReader(handle))
     columns = ["mixture_ID"] + [f"source_{k}_{c}" for k in range(1, n_src + 1) for c in ("path", "gain")]
@@ -129,10 +159,30 @@ def read_metadata(path, n_src: int, librispeech_dir, wham_dir=None) -> List[dict
     return rows
 
 
-def _read(path: Path, gain: float, rate: int) -> np.ndarray:
-    audio, file_rate = sf.read(str(path), dtype="float64", always_2d=True)
-    audio = audio[:, 0] * gain
-    return soxr.resample(audio, file_rate, rate) if file_rate != rate else audio
+def _read(path: Path, gain: float, rate: int, length: Optional[int] = None) -> np.ndarray:
+    """A LibriSpeech or WHAM! file (16 kHz; the first channel), at most ``length`` samples, times its
+    gain, resampled as the official script resamples (``resample_poly``)."""
+    audio, file_rate = sf.read(str(path), dtype="float32", always_2d=True, frames=-1 if length is None else length)
+    if file_rate != LIBRISPEECH_RATE:
+        raise ValueError(f"{path} is at {file_rate} Hz: LibriSpeech and WHAM! noise are 16 kHz.")
+    audio = audio[:, 0] if length is None or len(audio) >= length else extend_noise(audio[:, 0], length)
+    return resample_poly(audio * gain, rate, LIBRISPEECH_RATE) if rate != LIBRISPEECH_RATE else audio * gain
+
+
+def extend_noise(noise: np.ndarray, length: int) -> np.ndarray:
+    """Repeat a noise shorter than the longest source until it is ``length`` long, as the official
+    generator does: each repeat fades in over the last half second of what precedes it (a Hann window
+    of one second, split into its rising and falling halves)."""
+    half = LIBRISPEECH_RATE // 2 + 1
+    window = np.hanning(LIBRISPEECH_RATE + 1)
+    rising, falling = window[:half], window[half - 1 :: -1]
+    if len(noise) <= half:
+        raise ValueError(f"A WHAM! noise of {len(noise)} samples is too short to loop (more than {half} needed).")
+    extended = noise
+    while len(extended) < length:
+        overlap = extended[-half:] * falling + noise[:half] * rising
+        extended = np.concatenate((extended[:-half], overlap, noise[half:]))
+    return extended[:length]
 
 
 def _fit(signals: List[np.ndarray], mode: str) -> List[np.ndarray]:
@@ -152,9 +202,11 @@ def _mix_one(job) -> None:
     name = f"{row['mixture_ID']}.wav"
     if all((folder / f"mix_{task}" / name).is_file() for task in tasks):
         return  # written by an earlier, interrupted run
-    signals = [_read(Path(librispeech_dir) / row[f"source_{k}_path"], float(row[f"source_{k}_gain"]), rate) for k in range(1, n_src + 1)]
-    if wham_dir is not None:
-        signals.append(_read(Path(wham_dir) / row["noise_path"], float(row["noise_gain"]), rate))
+    paths = [Path(librispeech_dir) / row[f"source_{k}_path"] for k in range(1, n_src + 1)]
+    signals = [_read(path, float(row[f"source_{k}_gain"]), rate) for k, path in enumerate(paths, start=1)]
+    if wham_dir is not None:  # as long as the longest source at 16 kHz: cut, or looped when shorter
+        longest = max(sf.info(str(path)).frames for path in paths)
+        signals.append(_read(Path(wham_dir) / row["noise_path"], float(row["noise_gain"]), rate, longest))
     signals = [_quantised(s) for s in _fit(signals, mode)]
     sources, noise = signals[:n_src], (signals[n_src] if wham_dir is not None else None)
     for k, source in enumerate(sources, start=1):
@@ -176,8 +228,9 @@ def create_librimix(
     librispeech_dir, metadata_dir, out_dir, n_src: int, sample_rate: int = 8000, mode: str = "min",
     subsets: Sequence[str] = ("dev", "test", "train-100"), wham_dir=None, workers: Optional[int] = None,
 ) -> Dict[str, Path]:
-    """Write the ``subsets`` of Libri{n}Mix from the official metadata in ``metadata_dir``
-    (``libri{n}mix_{dev,test,train-clean-100,train-clean-360}.csv``), and their CSVs for Asteroid's
+    """Write the ``subsets`` of Libri{n}Mix from the official metadata in ``metadata_dir`` (the LibriMix
+    checkout, its ``metadata/`` or ``metadata/Libri{n}Mix``, holding ``libri{n}mix_{dev-clean,test-clean,
+    train-clean-100,train-clean-360}.csv``), and their CSVs for Asteroid's
     ``LibriMix``; returns ``{subset: its metadata CSV of the clean task}``. Without ``wham_dir`` only
     the clean task is made. A finished subset is kept, a half-written one finished."""
     if sample_rate not in RATES or mode not in MODES:
@@ -186,13 +239,14 @@ def create_librimix(
     if unknown:
         raise ValueError(f"Unknown LibriMix subsets {unknown}: expected some of {list(SUBSETS)}.")
     check_librispeech(librispeech_dir, [SUBSETS[s] for s in subsets])
+    metadata_dir = find_metadata_dir(metadata_dir, n_src)
     root = librimix_root(out_dir, n_src, sample_rate, mode)
     tasks = TASKS if wham_dir is not None else ("clean",)
     settings = {"n_src": n_src, "sample_rate": sample_rate, "mode": mode, "tasks": list(tasks)}
     out = {}
     for subset in subsets:
         folder = root / subset
-        csv_path = Path(metadata_dir) / f"libri{n_src}mix_{SUBSETS[subset] if subset.startswith('train') else subset}.csv"
+        csv_path = metadata_dir / metadata_file(n_src, subset)
         if completed(folder / DONE, "settings", settings) is None:
             rows = read_metadata(csv_path, n_src, librispeech_dir, wham_dir)
             jobs = [(row, n_src, str(librispeech_dir), wham_dir and str(wham_dir), folder, sample_rate, mode, tasks) for row in rows]

@@ -1,17 +1,19 @@
-"""LibriMix from LibriSpeech and WHAM! noise (asteroid_deepmask.data.prep.librimix), on fake trees in
-the real layouts; and the resumable, checksummed download it uses."""
+"""LibriMix from LibriSpeech and WHAM! noise (asteroid_deepmask.data.prep.librimix), from verbatim excerpts
+of the official metadata (tests/fixtures/LibriMix) with fake audio for exactly the files they name; and
+the resumable, checksummed download it uses."""
 import csv
 import hashlib
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
-import soxr
 import torch
+from scipy.signal import resample_poly
 
 from asteroid_deepmask.data.prep import external, librimix
-from fakes import LIBRI_SPEAKERS
+from fakes import LIBRIMIX_CHECKOUT, libri_speakers
 
 
 @pytest.fixture
@@ -20,13 +22,19 @@ def trees(librimix_trees):
 
 
 def _expected(libri, noise, row, n_src, rate, mode):
-    """Each source and the noise as the official script makes them: gain, resample, cut or pad."""
-    files = [(libri / row[f"source_{k}_path"], float(row[f"source_{k}_gain"])) for k in range(1, n_src + 1)]
-    files.append((noise / row["noise_path"], float(row["noise_gain"])))
-    signals = []
-    for path, gain in files:
-        audio, file_rate = sf.read(path, dtype="float64")
-        signals.append(soxr.resample(audio * gain, file_rate, rate))
+    """Each source and the noise as the official create_librimix_from_metadata.py makes them: float32
+    reads, the noise cut to the longest source (or looped with a one-second Hann cross-fade), gains,
+    resample_poly, then cut or padded."""
+    sources = [sf.read(libri / row[f"source_{k}_path"], dtype="float32")[0] for k in range(1, n_src + 1)]
+    longest = max(len(s) for s in sources)
+    noise_signal = sf.read(noise / row["noise_path"], dtype="float32", stop=longest)[0][:, 0]
+    window = np.hanning(16001)
+    rising, falling = window[:8001], window[8000::-1]
+    looped = noise_signal
+    while len(looped) < longest:
+        looped = np.concatenate((looped[:-8001], looped[-8001:] * falling + noise_signal[:8001] * rising, noise_signal[8001:]))
+    gains = [float(row[f"source_{k}_gain"]) for k in range(1, n_src + 1)] + [float(row["noise_gain"])]
+    signals = [resample_poly(x * g, rate, 16000) for x, g in zip(sources + [looped[:longest]], gains)]
     length = (min if mode == "min" else max)(len(s) for s in signals)
     return [np.pad(s[:length], (0, length - len(s[:length]))) for s in signals]
 
@@ -34,10 +42,12 @@ def _expected(libri, noise, row, n_src, rate, mode):
 @pytest.mark.parametrize("n_src, rate, mode", [(2, 8000, "min"), (3, 16000, "max"), (2, 16000, "min")])
 def test_mixtures_are_their_sources_with_the_listed_gains(trees, tmp_path, n_src, rate, mode):
     libri, noise, metadata = trees
-    csvs = librimix.create_librimix(libri, metadata[n_src], tmp_path / "out", n_src, rate, mode, wham_dir=noise, workers=1)
+    csvs = librimix.create_librimix(libri, metadata, tmp_path / "out", n_src, rate, mode, wham_dir=noise, workers=1)
     root = librimix.librimix_root(tmp_path / "out", n_src, rate, mode)
     assert set(csvs) == {"dev", "test", "train-100"}
-    with open(metadata[n_src] / f"libri{n_src}mix_dev.csv") as handle:
+    # The official generator's folder names: the metadata file's name less libri{n}mix_, -clean and .csv.
+    assert sorted(p.name for p in root.iterdir()) == ["dev", "metadata", "test", "train-100"]
+    with open(metadata / "metadata" / f"Libri{n_src}Mix" / f"libri{n_src}mix_dev-clean.csv") as handle:
         rows = list(csv.DictReader(handle))
     for row in rows:
         name = f"{row['mixture_ID']}.wav"
@@ -52,37 +62,59 @@ def test_mixtures_are_their_sources_with_the_listed_gains(trees, tmp_path, n_src
         np.testing.assert_allclose(read("mix_both")[0], clean + read("noise")[0], atol=1e-12)
         np.testing.assert_allclose(read("mix_single")[0], written[0][0] + read("noise")[0], atol=1e-12)
         np.testing.assert_allclose(read("noise")[0], noise_signal, atol=1.01 / 32768)
+        assert len(clean) == len(noise_signal)
 
 
-def test_asteroids_librimix_dataset_reads_what_was_written(trees, tmp_path):
-    from asteroid.data import LibriMix
+def test_a_noise_shorter_than_the_sources_is_looped_with_a_cross_fade():
+    noise = np.random.default_rng(0).standard_normal(20000)
+    looped = librimix.extend_noise(noise, 50000)
+    half = 8001  # half of the official one-second Hann window, in samples
+    assert len(looped) == 50000
+    np.testing.assert_array_equal(looped[: 20000 - half], noise[: 20000 - half])  # the noise, then
+    np.testing.assert_array_equal(looped[20000 : 20000 + 20000 - 2 * half], noise[half : 20000 - half])  # its repeat
+    fade = looped[20000 - half : 20000]  # where the repeat fades in: a mixture of the end and the start
+    np.testing.assert_allclose(fade, noise[-half:] * np.hanning(16001)[half - 1 :: -1] + noise[:half] * np.hanning(16001)[:half])
+    with pytest.raises(ValueError, match="too short to loop"):
+        librimix.extend_noise(noise[:4000], 50000)
 
-    libri, noise, metadata = trees
-    csvs = librimix.create_librimix(libri, metadata[2], tmp_path / "out", 2, 8000, "min", subsets=("test",), wham_dir=noise, workers=1)
-    for task in ("sep_clean", "sep_noisy"):
-        dataset = LibriMix(str(csvs["test"].parent), task=task, sample_rate=8000, n_src=2, segment=None)
-        mixture, sources = dataset[0]
-        assert len(dataset) == 4 and sources.shape == (2, mixture.shape[0])
-        if task == "sep_clean":
-            torch.testing.assert_close(mixture, sources.sum(0), atol=1e-6, rtol=0)
+
+def test_the_official_metadata_names_are_read_and_info_files_ignored(trees, tmp_path):
+    """The official folder holds libri2mix_dev-clean.csv (and *_info.csv beside it): earlier versions
+    looked for libri2mix_dev.csv and stopped at stage 1."""
+    libri, noise, checkout = trees
+    for given in (checkout, checkout / "metadata", checkout / "metadata" / "Libri2Mix"):  # each way users point at it
+        csvs = librimix.create_librimix(libri, given, tmp_path / given.name, 2, subsets=("dev",), workers=1)
+        with open(csvs["dev"]) as handle:
+            written = [row["mixture_ID"] for row in csv.DictReader(handle)]
+        with open(checkout / "metadata" / "Libri2Mix" / "libri2mix_dev-clean.csv") as handle:
+            assert written == [row["mixture_ID"] for row in csv.DictReader(handle)]
+    info_only = tmp_path / "info_only"
+    info_only.mkdir()
+    (info_only / "libri2mix_dev-clean_info.csv").write_bytes((checkout / "metadata" / "Libri2Mix" / "libri2mix_dev-clean_info.csv").read_bytes())
+    with pytest.raises(FileNotFoundError, match=r"found libri2mix_dev-clean_info.csv, expected libri2mix_dev-clean.csv"):
+        librimix.create_librimix(libri, info_only, tmp_path / "out", 2, subsets=("dev",), workers=1)
+    only_two = tmp_path / "metadata_without_libri3mix"
+    shutil.copytree(checkout / "metadata" / "Libri2Mix", only_two / "Libri2Mix")
+    with pytest.raises(FileNotFoundError, match=r"No Libri3Mix metadata in .*: expected the LibriMix checkout, its metadata/ or metadata/Libri3Mix/ .*; found Libri2Mix\."):
+        librimix.create_librimix(libri, only_two, tmp_path / "out", 3, subsets=("dev",), workers=1)
 
 
 def test_a_finished_subset_is_kept_and_a_half_written_one_finished(trees, tmp_path):
     libri, noise, metadata = trees
-    librimix.create_librimix(libri, metadata[2], tmp_path / "out", 2, subsets=("dev",), wham_dir=noise, workers=1)
+    librimix.create_librimix(libri, metadata, tmp_path / "out", 2, subsets=("dev",), wham_dir=noise, workers=1)
     folder = librimix.librimix_root(tmp_path / "out", 2, 8000, "min") / "dev"
     first = sorted((folder / "mix_both").iterdir())[0]
     first.unlink()
-    librimix.create_librimix(libri, metadata[2], tmp_path / "out", 2, subsets=("dev",), wham_dir=noise, workers=1)
+    librimix.create_librimix(libri, metadata, tmp_path / "out", 2, subsets=("dev",), wham_dir=noise, workers=1)
     assert not first.exists()  # kept as finished: done.json says so
     (folder / "done.json").unlink()
-    librimix.create_librimix(libri, metadata[2], tmp_path / "out", 2, subsets=("dev",), wham_dir=noise, workers=1)
+    librimix.create_librimix(libri, metadata, tmp_path / "out", 2, subsets=("dev",), wham_dir=noise, workers=1)
     assert first.exists()
 
 
 def test_the_clean_task_alone_needs_no_noise(trees, tmp_path):
     libri, _, metadata = trees
-    csvs = librimix.create_librimix(libri, metadata[2], tmp_path / "out", 2, subsets=("test",), workers=1)
+    csvs = librimix.create_librimix(libri, metadata, tmp_path / "out", 2, subsets=("test",), workers=1)
     folder = librimix.librimix_root(tmp_path / "out", 2, 8000, "min") / "test"
     assert sorted(p.name for p in folder.iterdir()) == ["done.json", "mix_clean", "s1", "s2"]
     assert csvs["test"].name == "mixture_test_mix_clean.csv"
@@ -91,7 +123,7 @@ def test_the_clean_task_alone_needs_no_noise(trees, tmp_path):
 def test_a_wrong_librispeech_folder_says_what_was_expected(trees, tmp_path):
     libri, noise, metadata = trees
     with pytest.raises(FileNotFoundError, match=r"dev-clean has no dev-clean/: expected LibriSpeech/dev-clean/<speaker>/<chapter>"):
-        librimix.create_librimix(libri / "dev-clean", metadata[2], tmp_path / "out", 2, workers=1)
+        librimix.create_librimix(libri / "dev-clean", metadata, tmp_path / "out", 2, workers=1)
     flat = tmp_path / "flat" / "dev-clean"
     flat.mkdir(parents=True)
     sf.write(flat / "84-121-0000.flac", np.zeros(1600), 16000)
@@ -105,21 +137,23 @@ def test_metadata_naming_a_missing_file_or_lacking_columns_is_refused(trees, tmp
     libri, noise, metadata = trees
     bad = tmp_path / "meta"
     bad.mkdir()
-    text = (metadata[2] / "libri2mix_dev.csv").read_text().replace("dev-clean/84/", "dev-clean/9999/", 1)
-    (bad / "libri2mix_dev.csv").write_text(text)
-    with pytest.raises(FileNotFoundError, match=r"libri2mix_dev.csv, mixture .*: .*9999.* does not exist \(the source_\d_path under --librispeech_dir\)"):
+    official = metadata / "metadata" / "Libri2Mix" / "libri2mix_dev-clean.csv"
+    text = official.read_text().replace("dev-clean/3536/", "dev-clean/9999/", 1)
+    (bad / "libri2mix_dev-clean.csv").write_text(text)
+    with pytest.raises(FileNotFoundError, match=r"libri2mix_dev-clean.csv, mixture .*: .*9999.* does not exist \(the source_\d_path under --librispeech_dir\)"):
         librimix.create_librimix(libri, bad, tmp_path / "out", 2, subsets=("dev",), wham_dir=noise, workers=1)
     with pytest.raises(ValueError, match=r"not LibriMix metadata for 3 speakers: missing columns \['source_3_path', 'source_3_gain'\]"):
-        librimix.read_metadata(metadata[2] / "libri2mix_dev.csv", 3, libri, noise)
+        librimix.read_metadata(official, 3, libri, noise)
     with pytest.raises(ValueError, match="LibriMix comes at"):
-        librimix.create_librimix(libri, metadata[2], tmp_path / "out", 2, sample_rate=44100)
+        librimix.create_librimix(libri, metadata, tmp_path / "out", 2, sample_rate=44100)
 
 
 def test_fake_tree_has_librispeechs_layout_and_disjoint_speakers(trees):
     libri, _, _ = trees
-    assert librimix.check_librispeech(libri, list(LIBRI_SPEAKERS)) == libri
-    assert (libri / "SPEAKERS.TXT").is_file() and list(libri.glob("dev-clean/84/*/84-*.trans.txt"))
-    by_subset = {s: {p.name for p in (libri / s).iterdir()} for s in LIBRI_SPEAKERS}
+    speakers = libri_speakers()
+    assert librimix.check_librispeech(libri, list(speakers)) == libri
+    assert list(libri.glob("dev-clean/3536/8226/3536-8226.trans.txt"))
+    by_subset = {s: {p.name for p in (libri / s).iterdir()} for s in speakers}
     assert not (by_subset["train-clean-100"] & (by_subset["dev-clean"] | by_subset["test-clean"]))
 
 
@@ -134,7 +168,7 @@ def test_librispeech_download_from_a_file_url_checks_its_md5_and_unpacks(trees, 
     md5 = hashlib.md5((mirror / "dev-clean.tar.gz").read_bytes()).hexdigest()
     monkeypatch.setitem(librimix.LIBRISPEECH_MD5, "dev-clean", md5)
     root = librimix.fetch_librispeech(tmp_path / "work", ["dev-clean"], base_url=mirror.as_uri())
-    assert sorted(p.name for p in (root / "dev-clean").iterdir() if p.is_dir()) == sorted(map(str, LIBRI_SPEAKERS["dev-clean"]))
+    assert sorted(p.name for p in (root / "dev-clean").iterdir() if p.is_dir()) == libri_speakers()["dev-clean"]
     assert librimix.fetch_librispeech(tmp_path / "work", ["dev-clean"], base_url="file:///nowhere") == root  # done: not fetched again
 
 
@@ -161,7 +195,7 @@ def test_the_recipes_dataset_reads_librimix_and_names_its_mixtures(trees, tmp_pa
     from asteroid_deepmask.data.datasets import check_json_dir, make_dataset
 
     libri, noise, metadata = trees
-    csvs = librimix.create_librimix(libri, metadata[3], tmp_path / "out", 3, 16000, subsets=("dev",), wham_dir=noise, workers=1)
+    csvs = librimix.create_librimix(libri, metadata, tmp_path / "out", 3, 16000, subsets=("dev",), wham_dir=noise, workers=1)
     check_json_dir(csvs["dev"].parent, "validation")
     dataset = make_dataset({"dataset": "librimix", "task": "sep_noisy", "sample_rate": 16000, "n_src": 3}, csvs["dev"].parent, None)
     mixture, sources = dataset[0]
@@ -172,15 +206,18 @@ def test_the_recipes_dataset_reads_librimix_and_names_its_mixtures(trees, tmp_pa
 def test_the_official_metadata_is_taken_from_the_repositorys_zip(trees, tmp_path):
     import zipfile
 
-    _, _, metadata = trees
+    _, _, checkout = trees
     archive = tmp_path / "LibriMix-master.zip"
-    with zipfile.ZipFile(archive, "w") as zf:
-        for csv_file in metadata[3].glob("*.csv"):
-            zf.write(csv_file, f"LibriMix-master/metadata/Libri3Mix/{csv_file.name}")
-        zf.writestr("LibriMix-master/README.md", "LibriMix")
+    with zipfile.ZipFile(archive, "w") as zf:  # as GitHub zips a checkout: one top folder
+        for path in sorted(checkout.rglob("*")):
+            zf.write(path, f"LibriMix-master/{path.relative_to(checkout).as_posix()}")
     folder = librimix.fetch_librimix_metadata(tmp_path / "work", 3, archive.as_uri())
-    assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in metadata[3].glob("*.csv"))
+    official = sorted(p.name for p in (checkout / "metadata" / "Libri3Mix").glob("*.csv") if "info" not in p.name)
+    assert sorted(p.name for p in folder.iterdir()) == official == [
+        "libri3mix_dev-clean.csv", "libri3mix_test-clean.csv", "libri3mix_train-clean-100.csv"]  # the *_info.csv left out
     assert librimix.fetch_librimix_metadata(tmp_path / "work", 3, "file:///nowhere.zip") == folder  # kept
-    assert librimix.fetch_librimix_metadata(tmp_path / "work", 3, str(metadata[3])) == metadata[3]  # a folder: used as is
+    assert librimix.fetch_librimix_metadata(tmp_path / "work", 3, str(checkout)) == checkout / "metadata" / "Libri3Mix"  # a folder: found in it
     with pytest.raises(FileNotFoundError, match="has no metadata/Libri2Mix/\\*.csv: not the LibriMix repository"):
-        librimix.fetch_librimix_metadata(tmp_path / "work2", 2, archive.as_uri())
+        with zipfile.ZipFile(tmp_path / "other.zip", "w") as zf:
+            zf.writestr("other/README.md", "not LibriMix")
+        librimix.fetch_librimix_metadata(tmp_path / "work2", 2, (tmp_path / "other.zip").as_uri())

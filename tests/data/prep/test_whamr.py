@@ -67,7 +67,7 @@ def fake_whamr_sources(tmp_path_factory):
 def test_reverberant_targets_are_returned_and_anechoic_stays_an_option(fake_wsj0, fake_whamr_sources, tmp_path):
     from asteroid_deepmask.data.prep import wsj0
 
-    wav_root = wsj0.convert_wsj0_tree(fake_wsj0 / "disks", tmp_path / "wav", workers=1)
+    wav_root = wsj0.convert_wsj0_tree(fake_wsj0 / "wsj0", tmp_path / "wav", workers=1)
     work = tmp_path / "work"
     work.mkdir()
     scripts = whamr.fetch_whamr_scripts(work, (fake_whamr_sources / "whamr_scripts.tar.gz").as_uri())
@@ -104,7 +104,7 @@ def test_wrong_whamr_sources_are_clear_errors(tmp_path):
 def test_whamr_recipe_runs_end_to_end_from_the_disks(fake_wsj0, fake_whamr_sources, tmp_path):
     command = [
         "bash", str(ROOT / "egs" / "whamr" / "run.sh"), "--python", sys.executable,
-        "--wsj0_root", str(fake_wsj0 / "disks"), "--whamr_scripts", str(fake_whamr_sources / "whamr_scripts.tar.gz"),
+        "--wsj0_root", str(fake_wsj0 / "wsj0"), "--whamr_scripts", str(fake_whamr_sources / "whamr_scripts.tar.gz"),
         "--wham_noise", str(fake_whamr_sources / "wham_noise.zip"), "--workers", "2", "--train_args", TOY_TRAIN_ARGS + " --max_epochs 1",
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=tmp_path)
