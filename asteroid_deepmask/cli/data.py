@@ -67,13 +67,15 @@ def register(commands) -> None:
     options.workers(create)
     create.set_defaults(func=_wsj0mix_create)
 
-    whamr = commands.add_parser("whamr-create", help="WHAMR! with its official scripts (they need pyroomacoustics)")
+    whamr = commands.add_parser("whamr-create", help="WHAMR! with its official scripts, in an environment where their pyroomacoustics 0.3.1 runs")
     options.wav_root(whamr)
     whamr.add_argument("--out-dir", required=True, help="WHAMR! root: wav8k/min/{tr,cv,tt}/...")
     whamr.add_argument("--work-dir", required=True, help="where downloads and the scripts go")
     whamr.add_argument("--scripts", default=None, help="WHAMR! scripts: folder, .tar.gz or URL (default: download)")
     whamr.add_argument("--noise", default=None, help="WHAM! noise: folder, zip or URL (default: download, 17 GB)")
-    whamr.add_argument("--script-python", default=None, help="the Python that runs the scripts (default: this one)")
+    whamr.add_argument("--script-python", default=None, help="a Python that runs the scripts (pyroomacoustics 0.3.1, numpy < 1.24); "
+                       "default: the one of --env-dir, made when missing")
+    whamr.add_argument("--env-dir", default=None, help="the scripts' virtual environment (default: WORK_DIR/whamr-env)")
     whamr.set_defaults(func=_whamr_create)
 
     libri = commands.add_parser(
@@ -167,7 +169,8 @@ def _whamr_create(args: argparse.Namespace) -> None:
     work_dir.mkdir(parents=True, exist_ok=True)
     scripts = whamr.fetch_whamr_scripts(work_dir, args.scripts)
     noise = whamr.fetch_wham_noise(work_dir, args.noise)
-    print(whamr.create_whamr(scripts, args.wav_root, noise, args.out_dir, python=args.script_python))
+    print(whamr.create_whamr(scripts, args.wav_root, noise, args.out_dir, python=args.script_python,
+                             env_dir=args.env_dir or work_dir / "whamr-env"))
 
 
 def _whamr_metadata(args: argparse.Namespace) -> None:
