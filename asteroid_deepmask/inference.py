@@ -118,7 +118,7 @@ def open_input(path, sample_rate: int, resample: bool = True, channels: str = "d
 
 def separate_long(
     model, audio: np.ndarray, chunk_seconds: Optional[float] = 8.0, hop_seconds: Optional[float] = None, device="cpu",
-    backend: str = "torch", precision: str = "fp32",
+    backend: Optional[str] = None, precision: Optional[str] = None,
 ) -> np.ndarray:  # fmt: skip
     """Separate (channels, time) audio into (channels, n_src, time): ``separate_stream`` on one block."""
     return np.concatenate(list(separate_stream(model, [audio], chunk_seconds, hop_seconds, device, backend, precision)), axis=-1)
@@ -126,7 +126,7 @@ def separate_long(
 
 def separate_stream(
     model, blocks: Iterable[np.ndarray], chunk_seconds: Optional[float] = 8.0, hop_seconds: Optional[float] = None, device="cpu",
-    backend: str = "torch", precision: str = "fp32",
+    backend: Optional[str] = None, precision: Optional[str] = None,
 ) -> Iterator[np.ndarray]:  # fmt: skip
     """Separate a stream of (channels, time) blocks, yielding (channels, n_src, time) output as soon
     as it is final. The model sees chunks of ``chunk_seconds`` every ``hop_seconds`` (default: a
@@ -136,8 +136,9 @@ def separate_stream(
 
     ``model``: a model, anything :func:`~asteroid_deepmask.deploy.load_separator` loads (a shipped
     name, a file, a URL, a Hugging Face id, an exported ``.onnx``), or a loaded
-    :class:`~asteroid_deepmask.deploy.Separator`; it runs on ``backend`` (``torch`` or
-    ``onnxruntime``) in ``precision`` (``fp32``, ``bf16``, ``int8``)."""
+    :class:`~asteroid_deepmask.deploy.Separator`; it runs on ``backend`` (``torch``, the default, or
+    ``onnxruntime``) in ``precision`` (``fp32``, the default, ``bf16``, ``int8``); a Separator runs
+    as it was loaded."""
     separator = load_separator(model, backend, precision, device)
     run = separator  # (channels, time) -> (channels, n_src, time): the channels are the batch
 
@@ -231,8 +232,8 @@ def separate_files(
     hop_seconds: Optional[float] = None,
     force: bool = False,
     device="cpu",
-    backend: str = "torch",
-    precision: str = "fp32",
+    backend: Optional[str] = None,
+    precision: Optional[str] = None,
 ) -> List[SeparationResult]:
     """Separate every input to ``out_dir/{stem}_s{k}.wav`` at the input's rate. A failing input is
     recorded in its result and the others go on; existing outputs are kept unless ``force``.
@@ -284,8 +285,7 @@ def write_separated(separator: Separator, audio_input: AudioInput, targets: List
                 flat = block.reshape(channels * n_src, -1).T
                 return np.ascontiguousarray(back.resample_chunk(np.ascontiguousarray(flat), last=last).T).reshape(channels, n_src, -1)
 
-            for estimate in separate_stream(separator, audio_input.blocks(), chunk_seconds, hop_seconds,
-                                            backend=separator.backend, precision=separator.precision):  # fmt: skip
+            for estimate in separate_stream(separator, audio_input.blocks(), chunk_seconds, hop_seconds):
                 write(resample_back(estimate) if back else estimate)
             if back:
                 write(resample_back(np.zeros((channels, n_src, 0), np.float32), last=True))

@@ -91,7 +91,7 @@ def _separate(args: argparse.Namespace) -> None:
     chunk = None if args.chunk_seconds <= 0 else args.chunk_seconds
     results = separate_files(
         separator, inputs, args.out_dir, resample=args.resample, channels=args.channels, chunk_seconds=chunk,
-        hop_seconds=args.hop_seconds, force=args.force, backend=args.backend, precision=args.precision,
+        hop_seconds=args.hop_seconds, force=args.force,
     )
     failed = [r for r in results if r.error]
     print(f"Separated {len(results) - len(failed)} of {len(results)} files into {args.out_dir}.")

@@ -10,7 +10,7 @@ import os
 import warnings
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Dict, Union
+from typing import Dict, Optional, Union
 
 import numpy as np
 import torch
@@ -163,16 +163,18 @@ class OnnxRuntimeSeparator(Separator):
         return self.session.run(None, {INPUT: np.ascontiguousarray(mixture, dtype=np.float32)})[0]
 
 
-def load_separator(model, backend: str = "torch", precision: str = "fp32", device="cpu") -> Separator:
+def load_separator(model, backend: Optional[str] = None, precision: Optional[str] = None, device="cpu") -> Separator:
     """A :class:`Separator` for ``model``: a model object, a shipped name, a model file, a URL, a
-    Hugging Face id, an exported ``.onnx`` file (onnxruntime backend), or a Separator (returned as is)."""
+    Hugging Face id, an exported ``.onnx`` file (onnxruntime backend), or a Separator (returned as is).
+    ``backend`` and ``precision`` default to torch and fp32, or to the given Separator's own."""
+    if isinstance(model, Separator):
+        if (backend or model.backend, precision or model.precision) != (model.backend, model.precision):
+            raise ValueError(f"{model!r} was asked to run as backend={backend!r}, precision={precision!r}.")
+        return model
+    backend, precision = backend or "torch", precision or "fp32"
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}.")
     _check_precision(precision)
-    if isinstance(model, Separator):
-        if (model.backend, model.precision) != (backend, precision):
-            raise ValueError(f"{model!r} was asked to run as backend={backend!r}, precision={precision!r}.")
-        return model
     if isinstance(model, (str, os.PathLike)) and str(model).endswith(".onnx"):
         if backend != "onnxruntime":
             raise ValueError(f"{model} is an ONNX file: run it with the onnxruntime backend.")
@@ -194,22 +196,17 @@ def output_snr(reference: np.ndarray, estimate: np.ndarray) -> float:
     return float("inf") if error == 0 else 10 * np.log10(float(np.sum(np.asarray(reference, np.float64) ** 2)) / error)
 
 
-def verify_export(model: nn.Module, path, format: str, seconds: float = 3.3, batch: int = 2) -> dict:
-    """Run an exported file on a random input of another length and batch than the export's, and
-    compare with eager torch fp32: ``{"format", "input_shape", "snr_db"}``."""
+def verify_export(model: nn.Module, path, format: str, precision: str = "fp32", seconds: float = 3.3, batch: int = 2) -> dict:
+    """Run an exported file (ONNX in ``precision``: ``int8`` for a quantised one) on a random input of
+    another length and batch than the export's, and compare with eager torch fp32:
+    ``{"format", "input_shape", "snr_db"}``."""
     rng = np.random.default_rng(0)
     mixture = rng.standard_normal((batch, int(seconds * model.sample_rate))).astype(np.float32)
     reference = TorchSeparator(model)(mixture)
     if format == "onnx":
-        separator = OnnxRuntimeSeparator(path, "int8" if _is_int8(path) else "fp32")
-        estimate = separator(mixture)
+        estimate = OnnxRuntimeSeparator(path, precision)(mixture)
     else:
         with torch.inference_mode(), warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.jit")  # its deprecation
             estimate = torch.jit.load(str(path))(torch.from_numpy(mixture)).numpy()
     return {"format": format, "input_shape": list(mixture.shape), "snr_db": output_snr(reference, estimate)}
-
-
-def _is_int8(path) -> bool:
-    onnx = require("onnx")
-    return any(p.key == "precision" and p.value == "int8" for p in onnx.load(str(path), load_external_data=False).metadata_props)

@@ -30,8 +30,6 @@ INPUT, OUTPUT = "mixture", "sources"  # (batch, time) -> (batch, n_src, time)
 # convolutions, encoder and decoder stay fp32: quantising them costs more accuracy than it saves time.
 ORT_INT8_OPS = ("LSTM", "MatMul", "Gemm")
 EXPORT_SECONDS = 2.0  # length of the example input traced at export; other lengths run too
-
-
 ONNX_INSTALL = "pip install 'asteroid-deepmask[onnx]'"
 
 

@@ -21,6 +21,7 @@ import soundfile as sf
 import torch
 
 from ...deploy import PrecisionError, export_model, load_separator
+from ...deploy.backends import output_snr
 from ...engine.evaluate import utterance_metrics
 from ...inference import separate_long
 from ...models import DeepMaskBaseModel, make_model
@@ -42,10 +43,9 @@ def build_model(label: str):
 
 
 def worst_source_snr(reference: np.ndarray, estimate: np.ndarray) -> float:
-    """The smallest per-source SNR of ``estimate`` against ``reference`` ``(batch, n_src, time)``, in dB."""
-    reference, estimate = reference.astype(np.float64), estimate.astype(np.float64)
-    error = np.maximum(np.sum((reference - estimate) ** 2, axis=-1), 1e-30)
-    return float(np.min(10 * np.log10(np.sum(reference**2, axis=-1) / error)))
+    """The smallest per-source :func:`output_snr` of ``estimate`` against ``reference`` ``(batch, n_src, time)``."""
+    length = reference.shape[-1]
+    return min(output_snr(r, e) for r, e in zip(reference.reshape(-1, length), estimate.reshape(-1, length)))
 
 
 def _separators(model) -> Dict[tuple, object]:
@@ -61,7 +61,7 @@ def _separators(model) -> Dict[tuple, object]:
 
 def _run(separator, mixture: np.ndarray, chunk_seconds: Optional[float]) -> np.ndarray:
     """One pass, or ``separate``'s chunked overlap-add (what a file goes through) when ``chunk_seconds``."""
-    return separator(mixture) if chunk_seconds is None else separate_long(separator, mixture, chunk_seconds, backend=separator.backend, precision=separator.precision)
+    return separator(mixture) if chunk_seconds is None else separate_long(separator, mixture, chunk_seconds)
 
 
 def time_cases(label: str, seconds: float, rounds: int, chunk_seconds: Optional[float] = None) -> list:
@@ -92,9 +92,9 @@ def time_cases(label: str, seconds: float, rounds: int, chunk_seconds: Optional[
 
 
 def memory_case(model_file: str, backend: str, precision: str, seconds: float, chunk_seconds: Optional[float] = None) -> dict:
-    """Peak RSS of a fresh process that loads one case (an exported .onnx for onnxruntime) and separates once."""
-    source = model_file if backend == "onnxruntime" else DeepMaskBaseModel.from_pretrained(model_file)
-    separator = load_separator(source, backend, precision)
+    """Peak RSS of a fresh process that loads one case (a model name or file; an exported .onnx for
+    onnxruntime) and separates once."""
+    separator = load_separator(model_file, backend, precision)
     _run(separator, np.zeros((1, int(seconds * separator.sample_rate)), np.float32), chunk_seconds)
     return {"peak_rss_mb": proc_status_kb("VmHWM") / 1024}
 
