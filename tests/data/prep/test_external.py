@@ -63,7 +63,7 @@ def test_a_sph2pipe_that_does_not_compile_is_one_line_with_what_to_do(tmp_path, 
     compiler = _fake_program(tmp_path / "bin", "gcc", "sph2pipe.c:1:1: error: unknown type name 'this'\n", 1)
     monkeypatch.setattr(wsj0.shutil, "which", lambda name: str(compiler) if name == "gcc" else None)
     with pytest.raises(RuntimeError, match=r"Building sph2pipe .* failed \(exit 1: sph2pipe.c:1:1: error: .*\)\. Install a working C compiler"):
-        wsj0.build_sph2pipe(tmp_path / "tools", [archive.as_uri()])
+        wsj0.build_sph2pipe(tmp_path / "tools", urls=[archive.as_uri()])
 
 
 def test_a_sph2pipe_that_fails_on_a_file_names_the_file(tmp_path):
