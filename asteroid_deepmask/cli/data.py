@@ -23,11 +23,14 @@ def register(commands) -> None:
     voices = commands.add_parser(
         "voices", help="build the recorded-human-speech corpus from allow-listed Debian packages (NOTES.md 5a)"
     )
-    voices.add_argument("--out-dir", required=True, help="corpus root: speakers/{tr,cv,tt}/<speaker>/*.wav, manifest.csv, ...")
+    voices.add_argument("--out-dir", required=True, help="corpus root: speakers/{tr,cv,tt,xt}/<speaker>/*.wav, manifest.csv, ...")
     voices.add_argument("--debs-dir", default=None, help="a folder of ready .deb files (default: apt-get download into OUT_DIR/debs)")
     options.seed(voices, help="seed of the speaker-group split")
     options.sample_rate(voices)
     voices.add_argument("--packages", nargs="+", default=None, help="a subset of the allow-list (default: all of it)")
+    voices.add_argument("--heldout-packages", nargs="*", default=None,
+                        help="packages held out of training and validation whole, as the cross-corpus test split xt "
+                        "(default: fillets-ng-data-nl hedgewars-data; give none for no xt)")
     voices.set_defaults(func=_voices)
 
     mixtures = commands.add_parser(
@@ -122,9 +125,11 @@ def _corpus(args: argparse.Namespace) -> None:
 
 def _voices(args: argparse.Namespace) -> None:
     from ..data.prep.voices import build_voices_corpus, format_table
+    from ..data.prep.voices.splits import HELDOUT_PACKAGES
 
+    heldout = HELDOUT_PACKAGES if args.heldout_packages is None else args.heldout_packages
     summary = build_voices_corpus(args.out_dir, debs_dir=args.debs_dir, seed=args.seed, sample_rate=args.sample_rate,
-                                  packages=args.packages)
+                                  packages=args.packages, heldout_packages=heldout)
     if summary.get("up_to_date"):
         print(f"{args.out_dir} is already complete with these settings (voices.json): nothing done.\n")
     print(format_table(summary["table"]))

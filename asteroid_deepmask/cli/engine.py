@@ -20,6 +20,8 @@ def register(commands) -> None:
     evaluate = commands.add_parser("evaluate", help="SI-SDRi / SDRi of a trained experiment on its test set")
     options.exp_dir(evaluate)
     evaluate.add_argument("--test-dir", help="json folder of the test set (default: the configuration's)")
+    evaluate.add_argument("--name", default=None, help="a name for another test set given by --test-dir, e.g. xt: "
+                          "its results go to EXP_DIR/eval_NAME, and the report and model card show them beside the test set's")
     evaluate.add_argument("--n-examples", type=int, default=3, help="example wavs to write")
     evaluate.add_argument("--max-utterances", type=int, default=None)
     options.workers(evaluate, default=1, help="processes over the utterances (CPU: up to the core count)")
@@ -54,7 +56,7 @@ def _evaluate(args: argparse.Namespace) -> None:
     from ..engine.evaluate import evaluate_experiment
 
     final = evaluate_experiment(
-        args.exp_dir, args.test_dir, oracle_grouping=args.oracle_grouping, n_examples=args.n_examples,
+        args.exp_dir, args.test_dir, oracle_grouping=args.oracle_grouping, name=args.name, n_examples=args.n_examples,
         max_utterances=args.max_utterances, device=args.device, workers=args.workers,
     )
     print(json.dumps(final, indent=2))

@@ -8,6 +8,7 @@ import json
 import logging
 import multiprocessing
 from pathlib import Path
+from typing import Dict
 
 import fast_bss_eval
 import numpy as np
@@ -18,11 +19,13 @@ import yaml
 from tqdm import tqdm
 
 from ..data.datasets import check_json_dir, make_dataset
+from ..data.io import write_json_atomic
 from ..losses import DynamicGroupingLoss
 from ..models import DeepMaskBaseModel, OverseparationModel
 
 log = logging.getLogger(__name__)
 
+TEST_SET_FILE = "test_set.json"  # in each eval folder: which test set it holds
 METRICS = ("si_sdr", "si_sdri", "sdr", "sdri", "input_si_sdr", "input_sdr")
 
 
@@ -105,23 +108,41 @@ def evaluate(
     return final
 
 
-def evaluate_experiment(exp_dir, test_dir=None, oracle_grouping: bool = False, **options) -> dict:
+def evaluate_experiment(exp_dir, test_dir=None, oracle_grouping: bool = False, name=None, **options) -> dict:
     """:func:`evaluate` of a trained experiment folder's ``best_model.pth`` on its configuration's
-    test set (or ``test_dir``), into ``exp_dir/eval`` (``eval_oracle_grouping`` with ``oracle_grouping``).
+    test set into ``exp_dir/eval`` (``eval_oracle_grouping`` with ``oracle_grouping``), or on another
+    test set ``test_dir`` named ``name`` (e.g. ``xt``) into ``exp_dir/eval_{name}``. The folder's
+    ``test_set.json`` says which test set it holds.
 
     ``options``: ``n_examples``, ``max_utterances``, ``device``, ``workers``, as :func:`evaluate` takes them.
     """
     exp_dir = Path(exp_dir)
     conf = yaml.safe_load((exp_dir / "conf.yml").read_text())
-    return evaluate(
+    if name is not None and test_dir is None:
+        raise ValueError(f"A named test set ({name!r}) needs its test_dir.")
+    test_dir = test_dir or conf["data"]["test_dir"]
+    out_dir = exp_dir / ("eval_oracle_grouping" if oracle_grouping else "eval" if name is None else f"eval_{name}")
+    final = evaluate(
         exp_dir / "best_model.pth",
-        test_dir or conf["data"]["test_dir"],
-        exp_dir / ("eval_oracle_grouping" if oracle_grouping else "eval"),
+        test_dir,
+        out_dir,
         n_src=conf["data"]["n_src"],
         data_conf=conf["data"],
         oracle_grouping=oracle_grouping,
         **options,
     )
+    write_json_atomic(out_dir / TEST_SET_FILE, {"name": name, "test_dir": str(Path(test_dir).resolve())}, indent=1)
+    return final
+
+
+def extra_test_sets(exp_dir) -> Dict[str, Path]:
+    """{name: its eval folder} of the named test sets an experiment was evaluated on (``eval_{name}``)."""
+    found = {}
+    for marker in sorted(Path(exp_dir).glob(f"eval_*/{TEST_SET_FILE}")):
+        name = json.loads(marker.read_text()).get("name")
+        if name and (marker.parent / "final_metrics.json").is_file():
+            found[name] = marker.parent
+    return found
 
 
 _WORKER = {}  # the model and dataset of this process, loaded once

@@ -7,7 +7,7 @@ import yaml
 
 from ..data.prep.voices import format_table
 from ..tools.complexity import count_complexity
-from .breakdown import format_package_table, per_package_metrics
+from .breakdown import format_package_table, per_package_metrics, test_set_sections
 from .report import load_evaluated_experiment
 
 MAX_SHIPPED_MB = 20
@@ -66,6 +66,7 @@ def publish(exp_dir, name: str, out_dir, notes: str = None, hub_layout: bool = F
         "",
         *(["Per package of the test speakers (a mixture counts under each package of its speakers):", "",
            format_package_table(packages), ""] if packages is not None else []),
+        *test_set_sections(exp_dir),
         *(_voices_sections(voices) if voices else []),
         "## Model",
         "",

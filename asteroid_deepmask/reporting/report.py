@@ -11,7 +11,7 @@ import soundfile as sf  # noqa: E402
 
 from ..models import DeepMaskBaseModel  # noqa: E402
 from ..tools.complexity import count_complexity  # noqa: E402
-from .breakdown import format_package_table, learning_curve, per_package_metrics, plot_learning_curve  # noqa: E402
+from .breakdown import format_package_table, learning_curve, per_package_metrics, plot_learning_curve, test_set_sections  # noqa: E402
 
 
 def plot_example(example_dir, png_path) -> Path:
@@ -80,6 +80,9 @@ def write_report(exp_dir) -> Path:
     packages = per_package_metrics(exp_dir) if (exp_dir / "conf.yml").is_file() else None
     if packages is not None:
         lines += ["", "## Per package (a mixture counts under each package of its speakers)", "", format_package_table(packages)]
+    extra = test_set_sections(exp_dir)
+    if extra:
+        lines += ["", *extra[:-1]]
     curve = learning_curve(exp_dir)
     if curve is not None and len(curve):
         plot_learning_curve(curve, exp_dir / "learning_curve.png")

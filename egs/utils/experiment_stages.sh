@@ -2,7 +2,8 @@
 # Expects: stage stop_stage cli conf exp_dir json_split model n_src n_outputs mlp_hidden mask_act
 # seed train_args command_line; optional: max_epochs n_repeats grouping devices num_nodes strategy eval_workers,
 # max_time precision, train_speakers (a folder of speaker folders, mixed on the fly: replaces --train_dir),
-# and train_dir valid_dir test_dir (default: $json_split/{tr,cv,tt}).
+# and train_dir valid_dir test_dir (default: $json_split/{tr,cv,tt}); extra_tests: "NAME=JSON_DIR ..." more test
+# sets, each evaluated into $exp_dir/eval_NAME and shown in the report and model card (e.g. the cross-corpus xt).
 if [[ $stage -le 3 && $stop_stage -ge 3 ]]; then
   echo "Stage 3: training $model in $exp_dir (logs: $exp_dir/logs, TensorBoard: $exp_dir/tb)"
   mkdir -p "$exp_dir" && echo "$command_line" > "$exp_dir/command.txt"
@@ -20,6 +21,10 @@ fi
 if [[ $stage -le 4 && $stop_stage -ge 4 ]]; then
   echo "Stage 4: evaluation in $exp_dir/eval"
   $cli evaluate --exp-dir "$exp_dir" ${eval_workers:+--workers "$eval_workers"}
+  for extra in ${extra_tests:-}; do
+    echo "Stage 4: evaluation on ${extra%%=*} in $exp_dir/eval_${extra%%=*}"
+    $cli evaluate --exp-dir "$exp_dir" --name "${extra%%=*}" --test-dir "${extra#*=}" ${eval_workers:+--workers "$eval_workers"}
+  done
 fi
 
 if [[ $stage -le 5 && $stop_stage -ge 5 ]]; then

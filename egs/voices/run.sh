@@ -3,12 +3,13 @@
 # (augmented), validated and tested on fixed mixtures of speakers it never hears in training.
 # Stages (--stage N --stop_stage M):
 #   0 tools     espeak-ng, flite and libjemalloc2 (apt-get when run as root; else says what is missing)
-#   1 corpus    recorded speech from NOTES 5a's allow-listed Debian packages -> speakers/{tr,cv,tt}/<speaker>/
-#               (skipped with --speakers_dir: your own folder of tr/ cv/ tt/ speaker folders)
-#   2 metadata  fixed cv and tt mixtures (wsj0-mix layout) and the json files Asteroid reads
+#   1 corpus    recorded speech from NOTES 5a's allow-listed Debian packages -> speakers/{tr,cv,tt,xt}/<speaker>/
+#               (xt: packages held out of training and validation whole, a cross-corpus test; skipped with
+#               --speakers_dir: your own folder of tr/ cv/ tt/ [xt/] speaker folders)
+#   2 metadata  fixed cv, tt and xt mixtures (wsj0-mix layout) and the json files Asteroid reads
 #   3 train     mixtures made on the fly from tr/, augmented (local/conf.yml's augment section);
 #               a wall-clock budget (--max_time); resumes from exp/TAG/checkpoints/last.ckpt if killed
-#   4 evaluate  SI-SDRi / SDRi per utterance on tt, means, example wavs
+#   4 evaluate  SI-SDRi / SDRi per utterance on tt (and xt), means, example wavs
 #   5 report    markdown table, per-package table, spectrograms, learning curve
 #   6 publish   model file and model card with the corpus's licences (run it with --stop_stage 6)
 # Any variable below can be overridden as --name value; --model picks the head, and any key of
@@ -32,7 +33,7 @@ json_dir=data          # their json metadata
 exp_root=exp           # experiments go to $exp_root/$tag
 n_src=2
 n_valid=150            # validation mixtures (cv speakers; also model selection)
-n_test=200             # test mixtures (tt speakers)
+n_test=200             # test mixtures (tt speakers; as many of xt's)
 seed=0
 model=deepmask         # baseline | overseparation | deepmask (DPRNN), or convtasnet_<head> | dptnet_<head>
 n_outputs=16           # overseparation's P
@@ -94,8 +95,9 @@ if [[ $stage -le 1 && $stop_stage -ge 1 ]]; then
 fi
 
 if [[ $stage -le 2 && $stop_stage -ge 2 ]]; then
-  echo "Stage 2: fixed cv and tt mixtures in $mix_dir, metadata in $json_dir"
-  for split in cv tt; do
+  echo "Stage 2: fixed cv, tt (and xt) mixtures in $mix_dir, metadata in $json_dir"
+  for split in cv tt xt; do
+    if [[ $split == xt && ! -d $speakers/xt ]]; then continue; fi
     if [[ $split == cv ]]; then count=$n_valid; else count=$n_test; fi
     $cli speaker-mixtures --speakers "$speakers/$split" --out-dir "$mix_dir/${n_src}speakers/$split" \
       --json-dir "$json_dir/${n_src}speakers/$split" --n-src "$n_src" --n-mixtures "$count" --seed "$seed"
@@ -104,6 +106,7 @@ fi
 
 conf=local/conf.yml
 json_split=$json_dir/${n_src}speakers   # cv and tt; training reads $train_speakers instead of a tr/ json
+if [[ -d $json_split/xt ]]; then extra_tests="xt=$json_split/xt"; fi
 train_speakers=$speakers/tr
 if [[ $stage -le 3 && $stop_stage -ge 3 && ! -d $train_speakers ]]; then
   echo "$0: no training speakers at $train_speakers (run stage 1, or give --speakers_dir ROOT with tr/ cv/ tt/)" >&2

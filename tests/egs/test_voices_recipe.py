@@ -15,11 +15,11 @@ import yaml
 from fakes import TOY_TRAIN_ARGS, speech_like
 
 ROOT = Path(__file__).resolve().parents[2]
-SPEAKERS = {"tr": 4, "cv": 3, "tt": 3}
+SPEAKERS = {"tr": 4, "cv": 3, "tt": 3, "xt": 2}  # xt: a cross-corpus test set, optional
 
 
 def write_speakers(root: Path) -> Path:
-    """ROOT/{tr,cv,tt}/<speaker>/clip*.wav: two clips of harmonic "speech" per speaker, at 16 kHz
+    """ROOT/{tr,cv,tt,xt}/<speaker>/clip*.wav: two clips of harmonic "speech" per speaker, at 16 kHz
     (the recipe resamples to 8 kHz), a pitch of its own for each speaker."""
     rng = np.random.default_rng(0)
     for split, count in SPEAKERS.items():
@@ -52,12 +52,12 @@ def _snapshot(*folders):
 
 def test_voices_recipe_runs_end_to_end_on_your_own_speaker_folders(tmp_path):
     speakers = write_speakers(tmp_path / "speakers")
-    result = _run(tmp_path, "--stage", "2", "--stop_stage", "5",
+    result = _run(tmp_path, "--stage", "2", "--stop_stage", "6",
                   "--train_args", f"{TOY_TRAIN_ARGS} --examples_per_epoch 8 --max_epochs 1")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
     mixtures, data = tmp_path / "corpus" / "mixtures" / "2speakers", tmp_path / "data" / "2speakers"
-    for split in ("cv", "tt"):
+    for split in ("cv", "tt", "xt"):
         assert len(json.loads((data / split / "mix.json").read_text())) == 8
         assert (mixtures / split / "mixtures.csv").is_file()
     exp = tmp_path / "exp" / "deepmask_2src_speakers"  # the default tag names your folder
@@ -67,6 +67,14 @@ def test_voices_recipe_runs_end_to_end_on_your_own_speaker_folders(tmp_path):
     assert final["n_utterances"] == 8 and np.isfinite(final["si_sdri"])
     report = (exp / "report.md").read_text()
     assert "SI-SDRi" in report and "| ttspk" in report  # per speaker: no voices manifest here
+    # The cross-corpus set is evaluated beside tt, into eval_xt, and reported with its own table.
+    cross = json.loads((exp / "eval_xt" / "final_metrics.json").read_text())
+    assert cross["n_utterances"] == 8 and np.isfinite(cross["si_sdri"]) and cross != final
+    assert json.loads((exp / "eval_xt" / "test_set.json").read_text()) == {"name": "xt", "test_dir": str((data / "xt").resolve())}
+    section = report[report.index("## Test set `xt` (cross-corpus"):]
+    assert f"| {cross['si_sdri']:.2f} |" in section and "| xtspk0 |" in section and "| ttspk" not in section
+    card = next((exp / "publish").glob("*.md")).read_text()  # the model card carries both test sets
+    assert f"| {final['si_sdri']:.2f} |" in card and "## Test set `xt` (cross-corpus" in card and f"| {cross['si_sdri']:.2f} |" in card
 
     conf = yaml.safe_load((exp / "conf.yml").read_text())
     assert conf["data"]["train_dir"] is None  # training reads speaker folders: no tr json anywhere

@@ -107,9 +107,15 @@ def fake(tmp_path_factory):
              [(f"{HW}/Hello.ogg", (speech(MALE * 1.2, r44, seed=90), r44)),
               (f"{HW}/Incoming.ogg", (speech(MALE * 1.2, r44, seed=91), r44)),
               (f"{HW}/Laugh1.ogg", (speech(MALE * 1.2, r44, seed=92), r44))])
+    # Held out by default (HELDOUT_PACKAGES): the Dutch dub's two main voices; and a klettres voice of
+    # Tux Paint's Russian speaker's language group.
+    make_deb(stage, debs, "fillets-ng-data-nl", "1.0.1-1.1",
+             [(f"{FIL}/city/nl/vit-{code}-line{i}.ogg", (speech(f0, r22, 2.5, seed=100 + i), r22))
+              for code, f0 in (("m", MALE * 1.4), ("v", FEMALE * 0.9)) for i in range(3)])
+    make_deb(stage, debs, "klettres-data", "4:22.12.3-1", [("usr/share/klettres/ru/alpha/a.ogg", (speech(FEMALE, r44, seed=110), r44))])
     packages = ["tuxpaint-stamps-default", "fillets-ng-data-cs", "festvox-ru", "kajongg", "hedgewars-data"]
     out = base / "out"
-    summary = build_voices_corpus(out, debs_dir=debs, packages=packages)
+    summary = build_voices_corpus(out, debs_dir=debs, packages=packages, heldout_packages=())  # tt needs hedgewars here
     return {"out": out, "debs": debs, "summary": summary, "packages": packages, "base": base}
 
 
@@ -191,10 +197,32 @@ def test_splits_disjoint_and_tt_diverse(fake):
     assert sum(table[s]["all"]["clips"] for s in SPLITS) == len(rows)
 
 
+def test_heldout_packages_are_a_cross_corpus_test_split_of_their_own(fake, tmp_path):
+    packages = fake["packages"] + ["fillets-ng-data-nl"]
+    # hedgewars-data, also held out by default, stays in: this small corpus needs it for a diverse tt.
+    summary = build_voices_corpus(tmp_path / "out", debs_dir=fake["debs"], packages=packages, heldout_packages=("fillets-ng-data-nl",))
+    rows = read_csv(tmp_path / "out" / "manifest.csv")
+    dutch = [row for row in rows if row["package"] == "fillets-ng-data-nl"]
+    assert len(dutch) == 6 and {row["split"] for row in dutch} == {"xt"} and {row["speaker"] for row in dutch} == {
+        "fillets-nl-m", "fillets-nl-v"}
+    assert {row["package"] for row in rows if row["split"] == "xt"} == {"fillets-ng-data-nl"}
+    assert sorted((tmp_path / "out" / "speakers" / "xt").iterdir()) == sorted(tmp_path / "out" / "speakers" / "xt" / s for s in ("fillets-nl-m", "fillets-nl-v"))
+    assert summary["settings"]["split"]["heldout_packages"] == ["fillets-ng-data-nl"]
+    assert summary["table"]["xt"]["all"]["clips"] == 6 and set(summary["table"]) == {"tr", "cv", "tt", "xt"}
+    # The other splits are what they are without the held-out package: nothing of it trains or validates.
+    assert [r for r in rows if r["split"] != "xt"] == [r for r in read_csv(fake["out"] / "manifest.csv")]
+
+
+def test_a_heldout_package_sharing_a_speaker_group_with_a_training_package_is_refused(fake, tmp_path):
+    with pytest.raises(RuntimeError, match=r"speaker groups \['lang-ru'\] span held-out and other packages"):
+        build_voices_corpus(tmp_path / "out", debs_dir=fake["debs"], packages=fake["packages"] + ["klettres-data"],
+                            heldout_packages=("klettres-data",))
+
+
 def test_idempotent(fake):
     marker = fake["out"] / "voices.json"
     before = marker.read_bytes(), marker.stat().st_mtime_ns
-    again = build_voices_corpus(fake["out"], debs_dir=fake["debs"], packages=fake["packages"])
+    again = build_voices_corpus(fake["out"], debs_dir=fake["debs"], packages=fake["packages"], heldout_packages=())
     assert again.get("up_to_date") is True
     assert (marker.read_bytes(), marker.stat().st_mtime_ns) == before
     settings = json.loads(marker.read_text())["settings"]
@@ -206,7 +234,7 @@ def test_resumes_with_another_seed(fake, tmp_path):
     out = tmp_path / "out"
     shutil.copytree(fake["out"], out)
     (out / "voices.json").unlink()  # a half-finished build: resumed, cached clips reused
-    summary = build_voices_corpus(out, debs_dir=fake["debs"], packages=fake["packages"], seed=1)
+    summary = build_voices_corpus(out, debs_dir=fake["debs"], packages=fake["packages"], seed=1, heldout_packages=())
     assert "up_to_date" not in summary and summary["settings"]["seed"] == 1
     assert len(read_csv(out / "manifest.csv")) == len(read_csv(fake["out"] / "manifest.csv"))
 
@@ -218,8 +246,8 @@ def test_refuses_packages_off_the_allow_list(fake, tmp_path):
 
 
 def test_missing_deb_is_a_clear_error(fake, tmp_path):
-    with pytest.raises(FileNotFoundError, match="klettres-data"):
-        build_voices_corpus(tmp_path / "x", debs_dir=fake["debs"], packages=["kajongg", "klettres-data"])
+    with pytest.raises(FileNotFoundError, match="gcin-voice"):
+        build_voices_corpus(tmp_path / "x", debs_dir=fake["debs"], packages=["kajongg", "gcin-voice"])
 
 
 def test_selection_rules():

@@ -9,7 +9,7 @@ education packages; NOTES.md section 5a lists them. This module turns those pack
     OUT/debs/*.deb                      the packages (``apt-get download``; nothing is installed)
     OUT/unpacked/<package>/...          ``dpkg-deb -x`` of each
     OUT/work/<package>/...              decoded, trimmed 8 kHz clips (a per-package cache)
-    OUT/speakers/{tr,cv,tt}/<speaker>/<clip>.wav
+    OUT/speakers/{tr,cv,tt,xt}/<speaker>/<clip>.wav   xt: packages held out whole (cross-corpus test)
     OUT/manifest.csv                    one row per kept clip, with its package, licence and split
     OUT/excluded.csv                    every audio file left out, and why
     OUT/LICENCES.md                     the licences, per package
@@ -27,7 +27,7 @@ the test set, not a fact about anybody.
 
 Modules: :mod:`.rules` (the allow-list and each package's selection rule), :mod:`.debs` (fetching
 and unpacking the packages), :mod:`.audio` (decoding, clipping, trimming, the F0 / sex estimate),
-:mod:`.splits` (speaker groups to tr/cv/tt), :mod:`.reports` (the split table, LICENCES.md) and
+:mod:`.splits` (speaker groups to tr/cv/tt, held-out packages to xt), :mod:`.reports` (the split table, LICENCES.md) and
 :mod:`.build` (:func:`~.build.build_voices_corpus`).
 """
 from .build import build_voices_corpus

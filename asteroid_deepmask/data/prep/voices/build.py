@@ -19,8 +19,8 @@ from .audio import PITCH_SECONDS, VOICES_FORMAT, estimate_sex, loud_f0, process_
 from .debs import deb_field, fetch_debs, unpack_deb
 from .reports import split_table, write_licences
 from .rules import ALLOW_LIST, Pick, check_allowed, select_package
-from .splits import (SPLIT_BAND, SPLIT_CANDIDATES, SPLIT_MAX_OVERSHOOT, SPLIT_SPEAKER_SHARE, SPLIT_TARGET,
-                     TT_MIN_PACKAGES, split_groups)
+from .splits import (HELDOUT_PACKAGES, HELDOUT_SPLIT, SPLIT_BAND, SPLIT_CANDIDATES, SPLIT_MAX_OVERSHOOT,
+                     SPLIT_SPEAKER_SHARE, SPLIT_TARGET, TT_MIN_PACKAGES, split_groups)
 
 log = logging.getLogger(__name__)
 
@@ -95,10 +95,12 @@ def _link(source: Path, target: Path) -> None:
 
 
 def build_voices_corpus(out_dir, debs_dir=None, seed: int = 0, sample_rate: int = 8000,
-                        packages: Optional[Sequence[str]] = None) -> dict:
+                        packages: Optional[Sequence[str]] = None, heldout_packages: Sequence[str] = HELDOUT_PACKAGES) -> dict:
     """Build (or find finished) the recorded-speech corpus in ``out_dir``; returns voices.json's
     content. ``packages`` defaults to the whole allow-list; any other package is refused (the
     NOTES rule). ``debs_dir``: a folder of ready .deb files instead of ``apt-get download``.
+    ``heldout_packages`` (those of ``packages``) go whole to the cross-corpus test split ``xt``:
+    none of their speakers trains or validates.
 
     Idempotent: if ``voices.json`` exists with the same settings (seed, sample rate, package
     versions), nothing is done. A half-finished build is resumed: downloads, unpacked packages
@@ -106,6 +108,7 @@ def build_voices_corpus(out_dir, debs_dir=None, seed: int = 0, sample_rate: int 
     """
     out_dir = Path(out_dir)
     packages = check_allowed(packages if packages is not None else list(ALLOW_LIST))
+    heldout = [p for p in check_allowed(heldout_packages) if p in packages]
     out_dir.mkdir(parents=True, exist_ok=True)
     debs = fetch_debs(packages, out_dir, Path(debs_dir) if debs_dir is not None else None)
     versions = {p: deb_field(debs[p], "Version") for p in packages}
@@ -113,7 +116,7 @@ def build_voices_corpus(out_dir, debs_dir=None, seed: int = 0, sample_rate: int 
                 "processing": processing_settings(sample_rate),
                 "split": {"target": SPLIT_TARGET, "band": list(SPLIT_BAND), "max_overshoot": SPLIT_MAX_OVERSHOOT,
                           "speaker_share": SPLIT_SPEAKER_SHARE, "candidates": SPLIT_CANDIDATES,
-                          "tt_min_packages": TT_MIN_PACKAGES}}
+                          "tt_min_packages": TT_MIN_PACKAGES, "heldout_packages": heldout}}
     marker = out_dir / "voices.json"
     previous = completed(marker, "settings", settings)  # another build: no stale marker while it runs
     if previous is not None:
@@ -149,9 +152,15 @@ def build_voices_corpus(out_dir, debs_dir=None, seed: int = 0, sample_rate: int 
                 f0[speaker] += values
 
     sexes = {speaker: estimate_sex(np.asarray(f0.get(speaker, []))) for speaker in sorted({c["speaker"] for c in clips})}
+    heldout_groups = {c["group"] for c in clips if c["package"] in heldout}
+    shared = sorted(heldout_groups & {c["group"] for c in clips if c["package"] not in heldout})
+    if shared:  # one person would be in training and in the cross-corpus test
+        raise RuntimeError(f"speaker groups {shared} span held-out and other packages: hold out all of their packages, or none")
     groups: Dict[str, dict] = {}
     for clip in clips:
         clip["sex"] = sexes[clip["speaker"]][0]
+        if clip["package"] in heldout:
+            continue
         g = groups.setdefault(clip["group"], {"minutes": 0.0, "packages": set(), "sexes": set(), "speakers": set()})
         g["minutes"] += clip["seconds"] / 60
         g["packages"].add(clip["package"])
@@ -164,11 +173,11 @@ def build_voices_corpus(out_dir, debs_dir=None, seed: int = 0, sample_rate: int 
     speakers_dir = out_dir / "speakers"
     shutil.rmtree(speakers_dir, ignore_errors=True)
     for clip in clips:
-        clip["split"] = assignment[clip["group"]]
+        clip["split"] = HELDOUT_SPLIT if clip["package"] in heldout else assignment[clip["group"]]
         name = clip["work"].rsplit("/", 1)[-1]
         clip["wav"] = f"speakers/{clip['split']}/{clip['speaker']}/{name}"
         _link(out_dir / "work" / clip["work"], out_dir / clip["wav"])
-    clips.sort(key=lambda c: (SPLITS.index(c["split"]), c["speaker"], c["wav"]))
+    clips.sort(key=lambda c: ((*SPLITS, HELDOUT_SPLIT).index(c["split"]), c["speaker"], c["wav"]))
     _write_csv(out_dir / "manifest.csv", clips, MANIFEST_COLUMNS)
     excluded.sort(key=lambda e: (list(ALLOW_LIST).index(e["package"]), e["path"]))
     _write_csv(out_dir / "excluded.csv", excluded, EXCLUDED_COLUMNS)

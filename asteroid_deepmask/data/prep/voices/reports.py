@@ -5,13 +5,17 @@ from typing import Dict, Sequence
 from ...io import write_text_atomic
 from ...layout import SPLITS
 from .rules import ALLOW_LIST
+from .splits import HELDOUT_SPLIT
 
 
 def split_table(clips: Sequence[dict]) -> Dict[str, Dict[str, dict]]:
-    """split -> package -> {speakers, clips, minutes}, with an ``all`` package per split."""
+    """split -> package -> {speakers, clips, minutes}, with an ``all`` package per split (and the
+    held-out ``xt`` split when it has clips)."""
     table: Dict[str, Dict[str, dict]] = {}
-    for split in SPLITS:
+    for split in (*SPLITS, HELDOUT_SPLIT):
         rows = [c for c in clips if c["split"] == split]
+        if not rows and split == HELDOUT_SPLIT:
+            continue
         by_package = {}
         for package in sorted({c["package"] for c in rows}, key=list(ALLOW_LIST).index) + ["all"]:
             sel = [c for c in rows if package == "all" or c["package"] == package]
