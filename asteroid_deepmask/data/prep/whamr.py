@@ -12,6 +12,7 @@ silently fails to compile.
 """
 import logging
 import shutil
+import subprocess
 import tarfile
 import tempfile
 import venv
@@ -44,7 +45,11 @@ def make_whamr_env(env_dir) -> Path:
     if completed(env_dir / DONE, "packages", settings) is not None and python.is_file():
         return python
     log.info("Making the WHAMR! scripts' environment in %s (%s)", env_dir, ", ".join(settings))
-    venv.create(env_dir, with_pip=True, clear=True)
+    try:
+        venv.create(env_dir, with_pip=True, clear=True)
+    except (subprocess.CalledProcessError, OSError) as error:  # e.g. Debian's Python without python3-venv (ensurepip)
+        raise RuntimeError(f"Could not make the WHAMR! scripts' environment in {env_dir} ({error}): this Python needs its "
+                           "venv module with pip (Debian/Ubuntu: apt-get install python3-venv); or give --script-python.") from None
     hint = "The WHAMR! scripts' environment needs PyPI and a C++ compiler (g++); or give --script-python a Python that runs them."
     pip = [str(python), "-m", "pip", "-q", "--disable-pip-version-check"]
     run_program([*pip, "install", *WHAMR_ENV_PACKAGES], "Installing numpy, scipy and pandas for the WHAMR! scripts", hint)

@@ -151,6 +151,15 @@ def test_reverberant_targets_are_returned_and_anechoic_stays_an_option(fake_wsj0
         WhamrDataset(str(json_dir / "tt"), targets="dry")
 
 
+def test_a_python_without_venv_support_is_one_line_with_what_to_do(tmp_path, monkeypatch):
+    def no_ensurepip(*args, **kwargs):
+        raise subprocess.CalledProcessError(1, ["python", "-m", "ensurepip"])
+
+    monkeypatch.setattr(whamr.venv, "create", no_ensurepip)
+    with pytest.raises(RuntimeError, match=r"Could not make the WHAMR! scripts' environment in .*apt-get install python3-venv"):
+        whamr.make_whamr_env(tmp_path / "env")
+
+
 def test_wrong_whamr_sources_are_clear_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="has no create_wham_from_scratch.py"):
         whamr.fetch_whamr_scripts(tmp_path, str(tmp_path))
