@@ -159,14 +159,14 @@ def read_metadata(path, n_src: int, librispeech_dir, wham_dir=None) -> List[dict
     return rows
 
 
-def _read(path: Path, gain: float, rate: int, length: Optional[int] = None) -> np.ndarray:
-    """A LibriSpeech or WHAM! file (16 kHz; the first channel), at most ``length`` samples, times its
-    gain, resampled as the official script resamples (``resample_poly``)."""
+def _read(path: Path, gain: float, length: Optional[int] = None) -> np.ndarray:
+    """A LibriSpeech or WHAM! file (16 kHz; the first channel) times its gain; with ``length``, cut to
+    it or looped up to it (the noise)."""
     audio, file_rate = sf.read(str(path), dtype="float32", always_2d=True, frames=-1 if length is None else length)
     if file_rate != LIBRISPEECH_RATE:
         raise ValueError(f"{path} is at {file_rate} Hz: LibriSpeech and WHAM! noise are 16 kHz.")
     audio = audio[:, 0] if length is None or len(audio) >= length else extend_noise(audio[:, 0], length)
-    return resample_poly(audio * gain, rate, LIBRISPEECH_RATE) if rate != LIBRISPEECH_RATE else audio * gain
+    return audio * gain
 
 
 def extend_noise(noise: np.ndarray, length: int) -> np.ndarray:
@@ -202,11 +202,11 @@ def _mix_one(job) -> None:
     name = f"{row['mixture_ID']}.wav"
     if all((folder / f"mix_{task}" / name).is_file() for task in tasks):
         return  # written by an earlier, interrupted run
-    paths = [Path(librispeech_dir) / row[f"source_{k}_path"] for k in range(1, n_src + 1)]
-    signals = [_read(path, float(row[f"source_{k}_gain"]), rate) for k, path in enumerate(paths, start=1)]
-    if wham_dir is not None:  # as long as the longest source at 16 kHz: cut, or looped when shorter
-        longest = max(sf.info(str(path)).frames for path in paths)
-        signals.append(_read(Path(wham_dir) / row["noise_path"], float(row["noise_gain"]), rate, longest))
+    signals = [_read(Path(librispeech_dir) / row[f"source_{k}_path"], float(row[f"source_{k}_gain"])) for k in range(1, n_src + 1)]
+    if wham_dir is not None:  # as long as the longest source: cut, or looped when shorter
+        signals.append(_read(Path(wham_dir) / row["noise_path"], float(row["noise_gain"]), max(len(s) for s in signals)))
+    if rate != LIBRISPEECH_RATE:  # after the gains, as the official script resamples
+        signals = [resample_poly(s, rate, LIBRISPEECH_RATE) for s in signals]
     signals = [_quantised(s) for s in _fit(signals, mode)]
     sources, noise = signals[:n_src], (signals[n_src] if wham_dir is not None else None)
     for k, source in enumerate(sources, start=1):

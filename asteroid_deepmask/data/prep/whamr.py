@@ -35,6 +35,7 @@ WHAMR_ENV_PACKAGES = ("numpy==1.23.5", "scipy==1.11.4", "pandas==2.1.4", "soundf
 PYROOMACOUSTICS = "pyroomacoustics==0.3.1"
 ENV_CHECK = "from pyroomacoustics.c_package import libroom_available; assert libroom_available, 'libroom'"
 
+
 def make_whamr_env(env_dir) -> Path:
     """A virtual environment in ``env_dir`` that runs the official WHAMR! scripts (:data:`WHAMR_ENV_PACKAGES`,
     then :data:`PYROOMACOUSTICS` built without build isolation and without pip's cache, whose broken
